@@ -1,0 +1,127 @@
+#include "headlessrun.h"
+
+#include "report.h"
+#include "scenario.h"
+#include "world.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QFile>
+#include <QJsonDocument>
+#include <QTextStream>
+
+#include <cstdio>
+
+namespace roomscope {
+
+namespace {
+
+constexpr int kExitExpectationFailed = 1;
+constexpr int kExitInvalidInput = 2;
+
+int fail(const QString &message)
+{
+    QTextStream(stderr) << "roomscope run: " << message << '\n';
+    return kExitInvalidInput;
+}
+
+/// Writes every trace event as one JSON line.
+class TraceFile
+{
+public:
+    bool open(const QString &path)
+    {
+        m_file.setFileName(path);
+        return m_file.open(QIODevice::WriteOnly | QIODevice::Truncate);
+    }
+    QString errorString() const { return m_file.errorString(); }
+    void write(const TraceEvent &event)
+    {
+        m_file.write(QJsonDocument(event.toJson()).toJson(QJsonDocument::Compact));
+        m_file.write("\n");
+    }
+
+private:
+    QFile m_file;
+};
+
+} // namespace
+
+int runHeadless(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Runs a scenario headless, as fast as the CPU allows, and prints its report."));
+    parser.addHelpOption();
+    parser.addPositionalArgument(QStringLiteral("run"), QStringLiteral("The run command."));
+    parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("The scenario JSON file."));
+    const QCommandLineOption seedOption(QStringLiteral("seed"),
+                                        QStringLiteral("Seed of the random streams (replaces the scenario's)."),
+                                        QStringLiteral("N"));
+    const QCommandLineOption durationOption(
+        QStringLiteral("duration"),
+        QStringLiteral("How long the workloads run in virtual time, such as 30s or 5m (replaces the scenario's)."),
+        QStringLiteral("T"));
+    const QCommandLineOption reportOption(QStringLiteral("report"),
+                                          QStringLiteral("Report format: text or json (default text)."),
+                                          QStringLiteral("format"), QStringLiteral("text"));
+    const QCommandLineOption traceOption(QStringLiteral("trace"),
+                                         QStringLiteral("Write every trace event to FILE as JSON lines."),
+                                         QStringLiteral("FILE"));
+    parser.addOptions({ seedOption, durationOption, reportOption, traceOption });
+    if (!parser.parse(arguments))
+        return fail(parser.errorText());
+    if (parser.isSet(QStringLiteral("help"))) {
+        QTextStream(stdout) << parser.helpText();
+        return 0;
+    }
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() != 2)
+        return fail(QStringLiteral("give one scenario file, for example: roomscope run resources/scenarios/kv-room.json"));
+
+    std::optional<quint64> seed;
+    if (parser.isSet(seedOption)) {
+        bool ok = false;
+        seed = parser.value(seedOption).toULongLong(&ok);
+        if (!ok)
+            return fail(QStringLiteral("invalid --seed \"%1\"; give a whole number such as 42")
+                            .arg(parser.value(seedOption)));
+    }
+    const QString format = parser.value(reportOption);
+    if (format != QLatin1String("text") && format != QLatin1String("json"))
+        return fail(QStringLiteral("invalid --report \"%1\"; give text or json").arg(format));
+
+    Result<Scenario> scenario = Scenario::load(positional.at(1));
+    if (!scenario)
+        return fail(scenario.error().message);
+    if (parser.isSet(durationOption)) {
+        const std::optional<SimDuration> duration = parseDuration(parser.value(durationOption));
+        if (!duration || *duration <= 0)
+            return fail(QStringLiteral("invalid --duration \"%1\"; give a duration such as 30s, 1500ms or 5m")
+                            .arg(parser.value(durationOption)));
+        scenario.value().duration = *duration;
+    }
+
+    Result<std::unique_ptr<World>> world = World::create(*scenario, seed);
+    if (!world)
+        return fail(world.error().message);
+    TraceFile traceFile;
+    if (parser.isSet(traceOption)) {
+        if (!traceFile.open(parser.value(traceOption)))
+            return fail(QStringLiteral("cannot write the trace to %1: %2")
+                            .arg(parser.value(traceOption), traceFile.errorString()));
+        world.value()->simulation().trace().addSink(
+            [&traceFile](const TraceEvent &event) { traceFile.write(event); });
+    }
+    world.value()->runToEnd();
+
+    const Report report = buildReport(*world.value());
+    QTextStream out(stdout);
+    if (format == QLatin1String("json"))
+        out << QJsonDocument(report.toJson()).toJson(QJsonDocument::Indented);
+    else
+        out << report.toText();
+    return report.passed() ? 0 : kExitExpectationFailed;
+}
+
+} // namespace roomscope

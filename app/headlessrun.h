@@ -1,0 +1,12 @@
+#pragma once
+
+#include <QStringList>
+
+namespace roomscope {
+
+/// `roomscope run SCENARIO [--seed N] [--duration T] [--report text|json] [--trace FILE]`:
+/// runs a scenario as fast as the CPU allows, prints its report and returns the exit status:
+/// 0 when every expectation held, 1 when one failed, 2 for invalid input.
+int runHeadless(const QStringList &arguments);
+
+} // namespace roomscope

@@ -1,0 +1,152 @@
+#include "kvlimits.h"
+
+#include <cmath>
+
+namespace roomscope::kv {
+
+QString operationName(Operation operation)
+{
+    switch (operation) {
+    case Operation::Get:
+        return QStringLiteral("GET");
+    case Operation::GetBulk:
+        return QStringLiteral("GET_BULK");
+    case Operation::Put:
+        return QStringLiteral("PUT");
+    case Operation::Delete:
+        return QStringLiteral("DELETE");
+    }
+    return QStringLiteral("GET");
+}
+
+Error failure(Operation operation, int status, const QString &text)
+{
+    return Error::error(
+        QStringLiteral("KV %1 failed: %2 %3").arg(operationName(operation)).arg(status).arg(text));
+}
+
+QString jsNumber(double value)
+{
+    if (std::isnan(value))
+        return QStringLiteral("NaN");
+    if (std::isinf(value))
+        return value > 0 ? QStringLiteral("Infinity") : QStringLiteral("-Infinity");
+    if (value == std::floor(value) && std::fabs(value) < 1e21)
+        return QString::number(qint64(value));
+    return QString::number(value, 'g', 17);
+}
+
+namespace {
+
+Status keyLengthError(qsizetype bytes, Operation operation)
+{
+    return failure(operation, 414,
+                   QStringLiteral("UTF-8 encoded length of %1 exceeds key length limit of %2.")
+                       .arg(bytes)
+                       .arg(kMaxKeyBytes));
+}
+
+} // namespace
+
+Status validateKey(const QString &key, Operation operation)
+{
+    if (key.isEmpty())
+        return Error::typeError(QStringLiteral("Key name cannot be empty."));
+    if (key == QLatin1String("."))
+        return Error::typeError(QStringLiteral("\".\" is not allowed as a key name."));
+    if (key == QLatin1String(".."))
+        return Error::typeError(QStringLiteral("\"..\" is not allowed as a key name."));
+    const qsizetype bytes = key.toUtf8().size();
+    if (bytes > kMaxKeyBytes)
+        return keyLengthError(bytes, operation);
+    return Done {};
+}
+
+Status validateCacheTtl(double cacheTtl)
+{
+    const double shown = std::isnan(cacheTtl) ? 0 : cacheTtl;
+    if (std::isnan(cacheTtl) || cacheTtl < kMinCacheTtlSeconds) {
+        return failure(Operation::Get, 400,
+                       QStringLiteral("Invalid cache_ttl of %1. Cache TTL must be at least %2.")
+                           .arg(jsNumber(shown))
+                           .arg(kMinCacheTtlSeconds));
+    }
+    return Done {};
+}
+
+Status validateExpiration(std::optional<double> expiration, std::optional<double> expirationTtl,
+                          qint64 nowSeconds)
+{
+    if (expirationTtl) {
+        const double ttl = std::isnan(*expirationTtl) ? 0 : *expirationTtl;
+        if (ttl <= 0) {
+            return failure(
+                Operation::Put, 400,
+                QStringLiteral("Invalid expiration_ttl of %1. Please specify integer greater than 0.")
+                    .arg(jsNumber(ttl)));
+        }
+        if (ttl < kMinExpirationTtlSeconds) {
+            return failure(
+                Operation::Put, 400,
+                QStringLiteral("Invalid expiration_ttl of %1. Expiration TTL must be at least %2.")
+                    .arg(jsNumber(ttl))
+                    .arg(kMinExpirationTtlSeconds));
+        }
+        return Done {};
+    }
+    if (expiration) {
+        const double at = std::isnan(*expiration) ? 0 : *expiration;
+        if (at <= double(nowSeconds)) {
+            return failure(Operation::Put, 400,
+                           QStringLiteral("Invalid expiration of %1. Please specify integer greater "
+                                          "than the current number of seconds since the UNIX epoch.")
+                               .arg(jsNumber(at)));
+        }
+        if (at < double(nowSeconds + kMinExpirationTtlSeconds)) {
+            return failure(Operation::Put, 400,
+                           QStringLiteral("Invalid expiration of %1. Expiration times must be at "
+                                          "least %2 seconds in the future.")
+                               .arg(jsNumber(at))
+                               .arg(kMinExpirationTtlSeconds));
+        }
+    }
+    return Done {};
+}
+
+Status validateMetadata(const QByteArray &metadataJson)
+{
+    if (metadataJson.size() > kMaxMetadataBytes) {
+        return failure(Operation::Put, 413,
+                       QStringLiteral("Metadata length of %1 exceeds limit of %2.")
+                           .arg(metadataJson.size())
+                           .arg(kMaxMetadataBytes));
+    }
+    return Done {};
+}
+
+Status validateValueSize(qsizetype bytes, qsizetype maxValueBytes)
+{
+    if (bytes > maxValueBytes) {
+        return failure(
+            Operation::Put, 413,
+            QStringLiteral("Value length of %1 exceeds limit of %2.").arg(bytes).arg(maxValueBytes));
+    }
+    return Done {};
+}
+
+Status validateList(const QString &prefix, std::optional<double> limit)
+{
+    const qsizetype prefixBytes = prefix.toUtf8().size();
+    if (prefixBytes > kMaxKeyBytes)
+        return keyLengthError(prefixBytes, Operation::Get);
+    if (limit && *limit > kMaxListLimit) {
+        return failure(Operation::Get, 400,
+                       QStringLiteral("Invalid key_count_limit of %1. Please specify an integer "
+                                      "less than %2.")
+                           .arg(jsNumber(*limit))
+                           .arg(kMaxListLimit));
+    }
+    return Done {};
+}
+
+} // namespace roomscope::kv

@@ -1,0 +1,224 @@
+#include "kvroom.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace roomscope {
+
+KvRoom::KvRoom(Simulation &simulation, const LocationMap &locations, KvNamespace &kv,
+               DurableObject &object)
+    : m_simulation(simulation)
+    , m_locations(locations)
+    , m_kv(kv)
+    , m_object(object)
+    , m_actor(object.actorName())
+    , m_random(simulation.random(("room:" + object.id.toString()).toStdString()))
+{
+}
+
+Task<HttpResponse> KvRoom::fetch(HttpRequest request)
+{
+    const QString path = request.url.path();
+    if (path == QLatin1String("/put"))
+        co_return co_await put(request);
+    if (path == QLatin1String("/get"))
+        co_return co_await get(request);
+    if (path == QLatin1String("/broadcast"))
+        co_return co_await broadcast(request);
+    if (path == QLatin1String("/ws"))
+        co_return acceptWebSocket(request);
+    if (path == QLatin1String("/id"))
+        co_return HttpResponse::text(200, m_object.id.toString().toLatin1());
+    if (path == QLatin1String("/count"))
+        co_return HttpResponse::text(200, QByteArray::number(openSocketCount()));
+    co_return HttpResponse::text(404, "not found\n");
+}
+
+Task<HttpResponse> KvRoom::put(const HttpRequest &request)
+{
+    const QString key = request.queryItem(QStringLiteral("key"));
+    const QByteArray value = request.queryItem(QStringLiteral("value")).toUtf8();
+
+    std::shared_ptr<Completion<Status>> done;
+    bool coalesced = false;
+    for (PendingWrite &pending : m_queue) {
+        if (!pending.inFlight && pending.key == key) {
+            pending.value = value;
+            ++pending.merged;
+            done = pending.done;
+            coalesced = true;
+            break;
+        }
+    }
+    if (!done) {
+        done = std::make_shared<Completion<Status>>(m_simulation);
+        m_queue.push_back({ key, value, m_simulation.now(), 0, false, done });
+        m_peakPending = std::max(m_peakPending, int(m_queue.size()));
+    }
+
+    TraceEvent event;
+    event.kind = TraceKind::WriteQueued;
+    event.actor = m_actor;
+    event.location = m_locations.name(m_object.location);
+    event.subject = key;
+    event.numbers[0] = qint64(m_queue.size());
+    event.numbers[1] = coalesced ? 1 : 0;
+    event.value = value;
+    m_simulation.record(std::move(event));
+
+    if (!m_draining) {
+        m_draining = true;
+        m_simulation.spawn(drainWriteQueue());
+    }
+    const Status status = co_await done->wait();
+    if (!status)
+        co_return HttpResponse::text(500, "error: " + status.error().message.toUtf8() + "\n");
+    co_return HttpResponse::text(200, "ok\n");
+}
+
+SimTime KvRoom::nextWriteAllowedAt(const QString &key) const
+{
+    const auto it = m_lastWriteDoneAt.find(key);
+    if (it == m_lastWriteDoneAt.end())
+        return m_simulation.start();
+    return it->second + m_kv.settings().sameKeyWriteInterval;
+}
+
+qsizetype KvRoom::nextWritable() const
+{
+    for (qsizetype i = 0; i < qsizetype(m_queue.size()); ++i) {
+        if (nextWriteAllowedAt(m_queue[size_t(i)].key) <= m_simulation.now())
+            return i;
+    }
+    return -1;
+}
+
+Task<void> KvRoom::drainWriteQueue()
+{
+    while (!m_queue.empty()) {
+        const qsizetype index = nextWritable();
+        if (index < 0) {
+            SimTime wakeAt = nextWriteAllowedAt(m_queue.front().key);
+            for (const PendingWrite &pending : m_queue)
+                wakeAt = std::min(wakeAt, nextWriteAllowedAt(pending.key));
+            co_await m_simulation.sleepUntil(wakeAt);
+            continue;
+        }
+        // Keep the write in the queue while it is in flight, so the inspector shows it, and
+        // move it to the front so that the queue reads in the order writes are sent.
+        if (index > 0) {
+            PendingWrite chosen = std::move(m_queue[size_t(index)]);
+            m_queue.erase(m_queue.begin() + index);
+            m_queue.push_front(std::move(chosen));
+        }
+        PendingWrite &write = m_queue.front();
+        write.inFlight = true;
+        const Status status = co_await m_kv.put(m_actor, m_object.location, write.key, write.value);
+        // Pace from the acknowledgement: the next write to the key then reaches the central
+        // store more than the same-key interval after this one did.
+        m_lastWriteDoneAt[m_queue.front().key] = m_simulation.now();
+        const std::shared_ptr<Completion<Status>> done = m_queue.front().done;
+        m_queue.pop_front();
+        done->resolve(status);
+    }
+    m_draining = false;
+}
+
+Task<HttpResponse> KvRoom::get(const HttpRequest &request)
+{
+    const Result<KvReadResult> read =
+        co_await m_kv.get(m_actor, m_object.location, request.queryItem(QStringLiteral("key")));
+    if (!read)
+        co_return HttpResponse::text(500, "error: " + read.error().message.toUtf8() + "\n");
+    if (!read->value)
+        co_return HttpResponse::text(404, "not found\n");
+    co_return HttpResponse::text(200, *read->value);
+}
+
+Task<HttpResponse> KvRoom::broadcast(const HttpRequest &request)
+{
+    const QString key = request.queryItem(QStringLiteral("key"));
+    // One KV read per broadcast, however many sockets receive it.
+    const Result<KvReadResult> read = co_await m_kv.get(m_actor, m_object.location, key);
+    if (!read)
+        co_return HttpResponse::text(500, "error: " + read.error().message.toUtf8() + "\n");
+    if (!read->value)
+        co_return HttpResponse::text(404, "not found\n");
+
+    const QByteArray message = *read->value;
+    int sent = 0;
+    for (const std::shared_ptr<ServerWebSocket> &socket : m_sockets) {
+        if (socket->state != ServerWebSocket::State::Open)
+            continue;
+        send(*socket, message);
+        ++sent;
+    }
+    TraceEvent event;
+    event.kind = TraceKind::WsBroadcast;
+    event.actor = m_actor;
+    event.location = m_locations.name(m_object.location);
+    event.subject = key;
+    event.numbers[0] = sent;
+    event.numbers[1] = message.size();
+    event.value = message;
+    m_simulation.record(std::move(event));
+
+    const QJsonObject body { { QStringLiteral("sent"), sent }, { QStringLiteral("failed"), 0 } };
+    co_return HttpResponse::json(QJsonDocument(body).toJson(QJsonDocument::Compact));
+}
+
+void KvRoom::send(ServerWebSocket &socket, const QByteArray &message)
+{
+    ++socket.messagesSent;
+    WebSocketClient *client = socket.client;
+    const SimTime sentAt = m_simulation.now();
+    const SimDuration latency =
+        m_locations.sampleLatency(m_object.location, client->location(), m_random);
+    m_simulation.scheduleAfter(latency, [client, message, sentAt] {
+        client->messageReceived(message, sentAt);
+    });
+}
+
+HttpResponse KvRoom::acceptWebSocket(const HttpRequest &request)
+{
+    if (request.header("Upgrade") != "websocket" || !request.upgradeClient)
+        return HttpResponse::text(426, "expected Upgrade: websocket\n");
+    auto socket = std::make_shared<ServerWebSocket>();
+    socket->connection = m_simulation.nextId();
+    socket->client = request.upgradeClient;
+    socket->acceptedAt = m_simulation.now();
+    m_sockets.push_back(socket);
+
+    TraceEvent event;
+    event.kind = TraceKind::WsAccept;
+    event.actor = m_actor;
+    event.location = m_locations.name(m_object.location);
+    event.subject = socket->client->name();
+    event.numbers[0] = qint64(socket->connection);
+    event.numbers[1] = openSocketCount();
+    m_simulation.record(std::move(event));
+
+    HttpResponse response;
+    response.status = 101;
+    response.webSocket = socket;
+    return response;
+}
+
+int KvRoom::openSocketCount() const
+{
+    int open = 0;
+    for (const auto &socket : m_sockets)
+        open += socket->state == ServerWebSocket::State::Open ? 1 : 0;
+    return open;
+}
+
+Task<HttpResponse> KvRoomWorker::fetch(LocationId location, HttpRequest request)
+{
+    const QString roomId = request.queryItem(QStringLiteral("roomId"));
+    if (roomId.isEmpty())
+        co_return HttpResponse::text(400, "missing roomId\n");
+    const DurableObjectId id = m_rooms.idFromName(roomId);
+    co_return co_await m_rooms.fetch(location, id, std::move(request));
+}
+
+} // namespace roomscope

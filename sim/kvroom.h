@@ -1,0 +1,84 @@
+#pragma once
+
+#include "durableobjectnamespace.h"
+#include "kvnamespace.h"
+#include "websocket.h"
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace roomscope {
+
+/// A KV write that a room has queued and not yet completed.
+struct PendingWrite
+{
+    QString key;
+    QByteArray value;
+    SimTime queuedAt = 0;
+    int merged = 0; ///< later writes to the key folded into this one before it was sent
+    bool inFlight = false; ///< sent to KV, waiting for the acknowledgement
+    std::shared_ptr<Completion<Status>> done;
+};
+
+/// The built-in `kv-room` Durable Object class: the room pattern written in C++ with the same
+/// routes as the reference Worker (`/put`, `/get`, `/broadcast`, `/ws`, `/id`, `/count`).
+///
+/// Its KV writes go through one queue: one write is in flight at a time; a key is written again
+/// only once the same-key interval has passed since its previous write completed, so the room
+/// itself never provokes a 429; and a write queued while an earlier write to the same key is
+/// still waiting replaces that write's value (last value wins) and completes with it.
+class KvRoom : public DurableObjectBehaviour
+{
+public:
+    KvRoom(Simulation &simulation, const LocationMap &locations, KvNamespace &kv,
+           DurableObject &object);
+
+    Task<HttpResponse> fetch(HttpRequest request) override;
+
+    const std::deque<PendingWrite> &pendingWrites() const { return m_queue; }
+    int peakPendingWrites() const { return m_peakPending; }
+    const std::vector<std::shared_ptr<ServerWebSocket>> &sockets() const { return m_sockets; }
+    int openSocketCount() const;
+    /// When the key may next be written, or the past when it may be written now.
+    SimTime nextWriteAllowedAt(const QString &key) const;
+
+private:
+    Task<HttpResponse> put(const HttpRequest &request);
+    Task<HttpResponse> get(const HttpRequest &request);
+    Task<HttpResponse> broadcast(const HttpRequest &request);
+    HttpResponse acceptWebSocket(const HttpRequest &request);
+    Task<void> drainWriteQueue();
+    /// The index of the first queued write whose key may be written now, or -1.
+    qsizetype nextWritable() const;
+    void send(ServerWebSocket &socket, const QByteArray &message);
+
+    Simulation &m_simulation;
+    const LocationMap &m_locations;
+    KvNamespace &m_kv;
+    DurableObject &m_object;
+    QString m_actor;
+    Random m_random;
+    std::deque<PendingWrite> m_queue;
+    std::map<QString, SimTime> m_lastWriteDoneAt;
+    bool m_draining = false;
+    int m_peakPending = 0;
+    std::vector<std::shared_ptr<ServerWebSocket>> m_sockets;
+};
+
+/// The Worker in front of the rooms: reads `?roomId=`, gets the room's stub with
+/// `env.ROOMS.getByName(roomId)` and forwards the request, as the reference Worker does.
+class KvRoomWorker
+{
+public:
+    explicit KvRoomWorker(DurableObjectNamespace &rooms) : m_rooms(rooms) { }
+
+    /// Handles a request in the Worker running at `location`.
+    Task<HttpResponse> fetch(LocationId location, HttpRequest request);
+
+private:
+    DurableObjectNamespace &m_rooms;
+};
+
+} // namespace roomscope

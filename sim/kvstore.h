@@ -1,0 +1,66 @@
+#pragma once
+
+#include "result.h"
+
+#include <QByteArray>
+#include <QString>
+
+#include <optional>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace roomscope {
+
+/// One key's state in the central store.
+struct KvEntry
+{
+    QByteArray key; ///< UTF-8
+    QByteArray value;
+    std::optional<QByteArray> metadata; ///< serialized JSON; nothing when the write had none
+    std::optional<qint64> expiration; ///< epoch seconds
+    qint64 version = 0; ///< the namespace's write counter when this value was written
+
+    bool operator==(const KvEntry &) const = default;
+};
+
+/// The linearizable central store of a KV namespace: one SQLite table whose BLOB keys sort by
+/// memcmp, which is the UTF-8 byte order that KV's list uses.
+class KvStore
+{
+public:
+    /// Opens or creates a store; ":memory:" keeps it in memory.
+    static Result<std::unique_ptr<KvStore>> open(const QString &path);
+    ~KvStore();
+    KvStore(const KvStore &) = delete;
+    KvStore &operator=(const KvStore &) = delete;
+
+    /// The entry for a key, expired or not.
+    std::optional<KvEntry> find(const QByteArray &key) const;
+    Status put(const KvEntry &entry);
+    /// Removes a key; returns whether it existed.
+    Result<bool> remove(const QByteArray &key);
+    /// Up to `limit` entries with the prefix, after `startAfter` (exclusive) in byte order,
+    /// leaving out those whose expiration is before `nowSeconds`.
+    std::vector<KvEntry> list(const QByteArray &prefix, const QByteArray &startAfter, int limit,
+                              qint64 nowSeconds) const;
+    qint64 count() const;
+    /// The highest version stored, or 0 for an empty store.
+    qint64 maxVersion() const;
+
+private:
+    explicit KvStore(sqlite3 *db);
+    Status prepare();
+    QString lastError() const;
+
+    sqlite3 *m_db = nullptr;
+    sqlite3_stmt *m_find = nullptr;
+    sqlite3_stmt *m_put = nullptr;
+    sqlite3_stmt *m_remove = nullptr;
+    sqlite3_stmt *m_list = nullptr;
+    sqlite3_stmt *m_count = nullptr;
+    sqlite3_stmt *m_maxVersion = nullptr;
+};
+
+} // namespace roomscope

@@ -1,0 +1,71 @@
+#include "metrics.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace roomscope {
+
+void Metrics::observe(const TraceEvent &event)
+{
+    switch (event.kind) {
+    case TraceKind::RequestEnd:
+        ++requests;
+        if (event.numbers[1] >= 400)
+            ++requestsFailed;
+        requestLatenciesUs.push_back(event.numbers[2]);
+        break;
+    case TraceKind::KvGet:
+        ++kvReads;
+        kvReadsFromCentral += event.numbers[0] ? 1 : 0;
+        kvStaleReads += event.numbers[1] ? 1 : 0;
+        break;
+    case TraceKind::KvPut:
+        if (event.numbers[0] == 429)
+            ++kvWritesRateLimited;
+        else
+            ++kvWrites;
+        break;
+    case TraceKind::KvDelete:
+        if (event.numbers[0] == 429)
+            ++kvWritesRateLimited;
+        else
+            ++kvDeletes;
+        break;
+    case TraceKind::ObjectCreated:
+        ++objectsCreated;
+        break;
+    case TraceKind::WriteQueued: {
+        int &peak = peakPendingWrites[event.actor];
+        peak = std::max(peak, int(event.numbers[0]));
+        break;
+    }
+    case TraceKind::WsAccept:
+        ++webSocketsAccepted;
+        break;
+    case TraceKind::WsBroadcast:
+        ++broadcasts;
+        messagesSent += quint64(event.numbers[0]);
+        break;
+    case TraceKind::WsDeliver:
+        ++messagesDelivered;
+        break;
+    case TraceKind::RequestStart:
+    case TraceKind::WsConnect:
+    case TraceKind::WsClose:
+    case TraceKind::Count:
+        break;
+    }
+}
+
+qint64 Metrics::latencyPercentileUs(double percent) const
+{
+    if (requestLatenciesUs.empty())
+        return 0;
+    std::vector<qint64> sorted = requestLatenciesUs;
+    std::sort(sorted.begin(), sorted.end());
+    const double rank = std::ceil(percent / 100.0 * double(sorted.size()));
+    const size_t index = size_t(std::clamp(rank, 1.0, double(sorted.size()))) - 1;
+    return sorted[index];
+}
+
+} // namespace roomscope

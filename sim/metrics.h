@@ -1,0 +1,38 @@
+#pragma once
+
+#include "trace.h"
+
+#include <QString>
+
+#include <map>
+#include <vector>
+
+namespace roomscope {
+
+/// Counters and latency samples computed from the trace as it is recorded.
+class Metrics
+{
+public:
+    void observe(const TraceEvent &event);
+
+    quint64 requests = 0;
+    quint64 requestsFailed = 0; ///< responses with status 400 or above
+    quint64 kvReads = 0;
+    quint64 kvReadsFromCentral = 0;
+    quint64 kvStaleReads = 0;
+    quint64 kvWrites = 0; ///< accepted writes
+    quint64 kvWritesRateLimited = 0; ///< writes rejected with 429
+    quint64 kvDeletes = 0;
+    quint64 objectsCreated = 0;
+    quint64 webSocketsAccepted = 0;
+    quint64 broadcasts = 0;
+    quint64 messagesSent = 0; ///< the sum over broadcasts of the sockets each was sent to
+    quint64 messagesDelivered = 0;
+    std::map<QString, int> peakPendingWrites; ///< by room actor name
+    std::vector<qint64> requestLatenciesUs; ///< one per completed request, in completion order
+
+    /// The latency below which `percent` of requests completed (nearest-rank), in µs.
+    qint64 latencyPercentileUs(double percent) const;
+};
+
+} // namespace roomscope

@@ -1,0 +1,261 @@
+#include "report.h"
+
+#include "world.h"
+
+#include <QJsonArray>
+
+#include <algorithm>
+#include <cmath>
+
+namespace roomscope {
+
+namespace {
+
+constexpr double kSecondsPerMonth = 30.0 * 24 * 3600;
+
+double overage(double usage, double included, double pricePerMillion)
+{
+    return std::max(0.0, usage - included) / 1e6 * pricePerMillion;
+}
+
+QString money(double usd)
+{
+    return QStringLiteral("$%1").arg(usd, 0, 'f', usd < 1 ? 6 : 2);
+}
+
+QString milliseconds(double us)
+{
+    return QStringLiteral("%1 ms").arg(us / 1000.0, 0, 'f', 1);
+}
+
+} // namespace
+
+QStringList reportMetricNames()
+{
+    return {
+        QStringLiteral("requests.total"),       QStringLiteral("requests.failed"),
+        QStringLiteral("kv.reads"),             QStringLiteral("kv.readsFromCentral"),
+        QStringLiteral("kv.staleReads"),        QStringLiteral("kv.writes"),
+        QStringLiteral("kv.writesRateLimited"), QStringLiteral("kv.deletes"),
+        QStringLiteral("objects.created"),      QStringLiteral("ws.accepted"),
+        QStringLiteral("ws.broadcasts"),        QStringLiteral("ws.messagesSent"),
+        QStringLiteral("ws.messagesDelivered"), QStringLiteral("ws.undelivered"),
+        QStringLiteral("latency.p50Ms"),        QStringLiteral("latency.p99Ms"),
+        QStringLiteral("writes.peakPending"),   QStringLiteral("cost.runUsd"),
+        QStringLiteral("cost.monthlyUsd"),
+    };
+}
+
+CostEstimate estimateCost(double kvReads, double kvWrites, double kvDeletes, double doRequests,
+                          double doActiveSeconds, SimDuration runDuration, const PriceTable &prices)
+{
+    CostEstimate cost;
+    cost.doRequests = doRequests;
+    cost.doGbSeconds = doActiveSeconds * prices.doMemoryGb;
+    cost.kvReadsUsd = kvReads / 1e6 * prices.kvReadsPerMillion;
+    cost.kvWritesUsd = kvWrites / 1e6 * prices.kvWritesPerMillion;
+    cost.kvDeletesUsd = kvDeletes / 1e6 * prices.kvDeletesPerMillion;
+    cost.doRequestsUsd = doRequests / 1e6 * prices.doRequestsPerMillion;
+    cost.doDurationUsd = cost.doGbSeconds / 1e6 * prices.doGbSecondsPerMillion;
+    cost.runUsd = cost.kvReadsUsd + cost.kvWritesUsd + cost.kvDeletesUsd + cost.doRequestsUsd
+        + cost.doDurationUsd;
+
+    const double scale = runDuration > 0 ? kSecondsPerMonth / (double(runDuration) / 1e6) : 0;
+    cost.monthlyUsd = prices.monthlyMinimum
+        + overage(kvReads * scale, prices.kvReadsIncludedPerMonth, prices.kvReadsPerMillion)
+        + overage(kvWrites * scale, prices.kvWritesIncludedPerMonth, prices.kvWritesPerMillion)
+        + overage(kvDeletes * scale, prices.kvDeletesIncludedPerMonth, prices.kvDeletesPerMillion)
+        + overage(doRequests * scale, prices.doRequestsIncludedPerMonth, prices.doRequestsPerMillion)
+        + overage(cost.doGbSeconds * scale, prices.doGbSecondsIncludedPerMonth,
+                  prices.doGbSecondsPerMillion);
+    return cost;
+}
+
+Report buildReport(const World &world)
+{
+    const Metrics &metrics = world.metrics();
+    const Simulation &simulation = world.simulation();
+    Report report;
+    report.scenario = world.scenario().name;
+    report.seed = simulation.seed();
+    report.start = simulation.start();
+    report.duration = world.workloadEnd() - simulation.start();
+    report.end = simulation.now();
+    report.events = simulation.dispatchedEventCount();
+    report.traceEvents = simulation.trace().eventCount();
+    report.traceDigest = simulation.trace().digest().hex();
+
+    double doRequests = 0;
+    double activeSeconds = 0;
+    int peakPending = 0;
+    for (const QString &name : world.roomNames()) {
+        Report::Room room;
+        room.name = name;
+        room.id = world.rooms().idFromName(name).toString();
+        if (const DurableObject *object = world.roomObject(name)) {
+            room.location = world.locations().name(object->location);
+            room.requests = object->requestsHandled;
+            doRequests += double(object->requestsHandled);
+            activeSeconds += double(object->activeTime) / 1e6;
+        }
+        if (const KvRoom *kvRoom = world.room(name)) {
+            room.peakPendingWrites = kvRoom->peakPendingWrites();
+            room.sockets = kvRoom->openSocketCount();
+        }
+        peakPending = std::max(peakPending, room.peakPendingWrites);
+        report.values[QStringLiteral("rooms.%1.peakPendingWrites").arg(name)] = room.peakPendingWrites;
+        report.rooms.push_back(room);
+    }
+    report.cost = estimateCost(double(metrics.kvReads), double(metrics.kvWrites),
+                               double(metrics.kvDeletes), doRequests, activeSeconds,
+                               report.duration);
+
+    auto &v = report.values;
+    v[QStringLiteral("requests.total")] = double(metrics.requests);
+    v[QStringLiteral("requests.failed")] = double(metrics.requestsFailed);
+    v[QStringLiteral("kv.reads")] = double(metrics.kvReads);
+    v[QStringLiteral("kv.readsFromCentral")] = double(metrics.kvReadsFromCentral);
+    v[QStringLiteral("kv.staleReads")] = double(metrics.kvStaleReads);
+    v[QStringLiteral("kv.writes")] = double(metrics.kvWrites);
+    v[QStringLiteral("kv.writesRateLimited")] = double(metrics.kvWritesRateLimited);
+    v[QStringLiteral("kv.deletes")] = double(metrics.kvDeletes);
+    v[QStringLiteral("objects.created")] = double(metrics.objectsCreated);
+    v[QStringLiteral("ws.accepted")] = double(metrics.webSocketsAccepted);
+    v[QStringLiteral("ws.broadcasts")] = double(metrics.broadcasts);
+    v[QStringLiteral("ws.messagesSent")] = double(metrics.messagesSent);
+    v[QStringLiteral("ws.messagesDelivered")] = double(metrics.messagesDelivered);
+    v[QStringLiteral("ws.undelivered")] = double(metrics.messagesSent) - double(metrics.messagesDelivered);
+    v[QStringLiteral("latency.p50Ms")] = double(metrics.latencyPercentileUs(50)) / 1000.0;
+    v[QStringLiteral("latency.p99Ms")] = double(metrics.latencyPercentileUs(99)) / 1000.0;
+    v[QStringLiteral("writes.peakPending")] = peakPending;
+    v[QStringLiteral("cost.runUsd")] = report.cost.runUsd;
+    v[QStringLiteral("cost.monthlyUsd")] = report.cost.monthlyUsd;
+
+    for (const Scenario::Expectation &expectation : world.scenario().expectations) {
+        Report::ExpectationResult result;
+        result.description = expectation.description();
+        const auto it = v.find(expectation.metric);
+        result.known = it != v.end();
+        result.actual = result.known ? it->second : 0;
+        result.passed = result.known && (!expectation.equals || result.actual == *expectation.equals)
+            && (!expectation.min || result.actual >= *expectation.min)
+            && (!expectation.max || result.actual <= *expectation.max);
+        report.expectations.push_back(result);
+    }
+    return report;
+}
+
+bool Report::passed() const
+{
+    return std::all_of(expectations.begin(), expectations.end(),
+                       [](const ExpectationResult &result) { return result.passed; });
+}
+
+QString Report::toText() const
+{
+    auto value = [this](const char *name) { return values.at(QLatin1String(name)); };
+    auto count = [&](const char *name) { return QString::number(qint64(value(name))); };
+    QStringList lines;
+    lines << QStringLiteral("Roomscope run of \"%1\", seed %2").arg(scenario).arg(seed);
+    lines << QStringLiteral("  virtual time   %1 to %2 (workloads %3, then in-flight work)")
+                 .arg(formatInstant(start), formatInstant(end), formatDuration(duration));
+    lines << QStringLiteral("  events         %1 run, %2 traced, trace digest %3")
+                 .arg(events).arg(traceEvents).arg(traceDigest);
+    lines << QString();
+    lines << QStringLiteral("Requests         %1 (%2 failed)").arg(count("requests.total"), count("requests.failed"));
+    lines << QStringLiteral("  latency        p50 %1, p99 %2")
+                 .arg(milliseconds(value("latency.p50Ms") * 1000), milliseconds(value("latency.p99Ms") * 1000));
+    lines << QStringLiteral("KV reads         %1 (%2 from the central store, %3 stale)")
+                 .arg(count("kv.reads"), count("kv.readsFromCentral"), count("kv.staleReads"));
+    lines << QStringLiteral("KV writes        %1 accepted, %2 rejected with 429, %3 deletes")
+                 .arg(count("kv.writes"), count("kv.writesRateLimited"), count("kv.deletes"));
+    lines << QStringLiteral("Broadcasts       %1, %2 messages sent, %3 delivered")
+                 .arg(count("ws.broadcasts"), count("ws.messagesSent"), count("ws.messagesDelivered"));
+    lines << QStringLiteral("WebSockets       %1 accepted").arg(count("ws.accepted"));
+    lines << QString();
+    lines << QStringLiteral("Rooms");
+    for (const Room &room : rooms) {
+        lines << QStringLiteral("  %1  %2  %3  %4 sockets, %5 requests, peak pending writes %6")
+                     .arg(room.name, -10)
+                     .arg(room.location.isEmpty() ? QStringLiteral("-") : room.location, -4)
+                     .arg(room.id.left(16) + QStringLiteral("…"))
+                     .arg(room.sockets)
+                     .arg(room.requests)
+                     .arg(room.peakPendingWrites);
+    }
+    lines << QString();
+    lines << QStringLiteral("Estimated cost (Workers Paid prices)");
+    lines << QStringLiteral("  this run       %1 (KV reads %2, KV writes %3, DO requests %4, DO duration %5)")
+                 .arg(money(cost.runUsd), money(cost.kvReadsUsd), money(cost.kvWritesUsd),
+                      money(cost.doRequestsUsd), money(cost.doDurationUsd));
+    lines << QStringLiteral("  per month      %1 at this rate for 30 days, after included usage and the $5 minimum")
+                 .arg(money(cost.monthlyUsd));
+    if (!expectations.empty()) {
+        lines << QString();
+        lines << QStringLiteral("Expectations");
+        for (const ExpectationResult &result : expectations) {
+            const QString actual = result.known ? QString::number(result.actual, 'g', 12)
+                                                : QStringLiteral("unknown metric");
+            lines << QStringLiteral("  %1  %2 (actual %3)")
+                         .arg(result.passed ? QStringLiteral("pass") : QStringLiteral("FAIL"),
+                              result.description, actual);
+        }
+    }
+    lines << QString();
+    lines << (passed() ? QStringLiteral("Result: passed")
+                       : QStringLiteral("Result: FAILED; reproduce with --seed %1").arg(seed));
+    return lines.join(QLatin1Char('\n')) + QLatin1Char('\n');
+}
+
+QJsonObject Report::toJson() const
+{
+    QJsonObject metrics;
+    for (const auto &[name, value] : values)
+        metrics.insert(name, value);
+    QJsonArray roomArray;
+    for (const Room &room : rooms) {
+        roomArray.append(QJsonObject {
+            { QStringLiteral("name"), room.name },
+            { QStringLiteral("id"), room.id },
+            { QStringLiteral("location"), room.location },
+            { QStringLiteral("sockets"), room.sockets },
+            { QStringLiteral("requests"), double(room.requests) },
+            { QStringLiteral("peakPendingWrites"), room.peakPendingWrites },
+        });
+    }
+    QJsonArray expectationArray;
+    for (const ExpectationResult &result : expectations) {
+        expectationArray.append(QJsonObject {
+            { QStringLiteral("expectation"), result.description },
+            { QStringLiteral("actual"), result.known ? QJsonValue(result.actual) : QJsonValue() },
+            { QStringLiteral("passed"), result.passed },
+        });
+    }
+    return QJsonObject {
+        { QStringLiteral("scenario"), scenario },
+        { QStringLiteral("seed"), QString::number(seed) },
+        { QStringLiteral("start"), formatInstant(start) },
+        { QStringLiteral("end"), formatInstant(end) },
+        { QStringLiteral("durationSeconds"), double(duration) / 1e6 },
+        { QStringLiteral("events"), double(events) },
+        { QStringLiteral("traceEvents"), double(traceEvents) },
+        { QStringLiteral("traceDigest"), traceDigest },
+        { QStringLiteral("metrics"), metrics },
+        { QStringLiteral("rooms"), roomArray },
+        { QStringLiteral("cost"), QJsonObject {
+              { QStringLiteral("runUsd"), cost.runUsd },
+              { QStringLiteral("kvReadsUsd"), cost.kvReadsUsd },
+              { QStringLiteral("kvWritesUsd"), cost.kvWritesUsd },
+              { QStringLiteral("kvDeletesUsd"), cost.kvDeletesUsd },
+              { QStringLiteral("doRequestsUsd"), cost.doRequestsUsd },
+              { QStringLiteral("doDurationUsd"), cost.doDurationUsd },
+              { QStringLiteral("doRequests"), cost.doRequests },
+              { QStringLiteral("doGbSeconds"), cost.doGbSeconds },
+              { QStringLiteral("monthlyUsd"), cost.monthlyUsd },
+          } },
+        { QStringLiteral("expectations"), expectationArray },
+        { QStringLiteral("passed"), passed() },
+    };
+}
+
+} // namespace roomscope

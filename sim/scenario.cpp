@@ -1,0 +1,580 @@
+#include "scenario.h"
+
+#include "jsonlocator.h"
+#include "report.h"
+
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <cmath>
+#include <set>
+
+namespace roomscope {
+
+QString Scenario::Expectation::description() const
+{
+    QStringList parts;
+    if (equals)
+        parts << QStringLiteral("%1 == %2").arg(metric).arg(*equals, 0, 'g', 12);
+    if (min)
+        parts << QStringLiteral("%1 >= %2").arg(metric).arg(*min, 0, 'g', 12);
+    if (max)
+        parts << QStringLiteral("%1 <= %2").arg(metric).arg(*max, 0, 'g', 12);
+    return parts.join(QStringLiteral(" and "));
+}
+
+namespace {
+
+constexpr int kMaxClientsPerGroup = 1'000'000;
+constexpr const char *kDefaultStart = "2026-01-01T00:00:00Z";
+
+/// Reads typed fields out of the parsed JSON, tracking the path of each, and keeps the first
+/// error with the file, line, column and field it concerns.
+class Reader
+{
+public:
+    Reader(const QByteArray &text, QString sourceName)
+        : m_locator(text), m_sourceName(std::move(sourceName))
+    {
+    }
+
+    bool failed() const { return m_error.has_value(); }
+    Error error() const { return *m_error; }
+
+    void fail(const JsonPath &path, const QString &problem)
+    {
+        if (m_error)
+            return;
+        const auto [line, column] = m_locator.lineAndColumn(m_locator.offsetOf(path));
+        m_error = Error::error(QStringLiteral("%1:%2:%3: %4: %5")
+                                   .arg(m_sourceName)
+                                   .arg(line)
+                                   .arg(column)
+                                   .arg(formatJsonPath(path), problem));
+    }
+
+    static JsonPath child(JsonPath path, JsonPathStep step)
+    {
+        path.push_back(std::move(step));
+        return path;
+    }
+
+    /// Rejects member names outside `allowed`, which usually are typing mistakes.
+    void checkMembers(const QJsonObject &object, const JsonPath &path, const QStringList &allowed)
+    {
+        for (auto it = object.begin(); it != object.end(); ++it) {
+            if (!allowed.contains(it.key())) {
+                fail(child(path, it.key()),
+                     QStringLiteral("unknown field \"%1\"; the fields allowed here are %2")
+                         .arg(it.key(), allowed.join(QStringLiteral(", "))));
+            }
+        }
+    }
+
+    QJsonObject object(const QJsonValue &value, const JsonPath &path)
+    {
+        if (!value.isObject()) {
+            fail(path, QStringLiteral("expected an object { ... }, found %1").arg(describe(value)));
+            return {};
+        }
+        return value.toObject();
+    }
+
+    QJsonArray array(const QJsonObject &parent, const JsonPath &parentPath, const QString &name,
+                     bool required)
+    {
+        const QJsonValue value = parent.value(name);
+        if (value.isUndefined()) {
+            if (required)
+                fail(parentPath, QStringLiteral("missing field \"%1\" (a list [ ... ])").arg(name));
+            return {};
+        }
+        if (!value.isArray()) {
+            fail(child(parentPath, name),
+                 QStringLiteral("expected a list [ ... ], found %1").arg(describe(value)));
+            return {};
+        }
+        return value.toArray();
+    }
+
+    QString string(const QJsonObject &parent, const JsonPath &parentPath, const QString &name,
+                   std::optional<QString> fallback)
+    {
+        const QJsonValue value = parent.value(name);
+        if (value.isUndefined()) {
+            if (!fallback)
+                fail(parentPath, QStringLiteral("missing field \"%1\" (a string)").arg(name));
+            return fallback.value_or(QString());
+        }
+        if (!value.isString() || value.toString().isEmpty()) {
+            fail(child(parentPath, name),
+                 QStringLiteral("expected a non-empty string, found %1").arg(describe(value)));
+            return {};
+        }
+        return value.toString();
+    }
+
+    bool boolean(const QJsonObject &parent, const JsonPath &parentPath, const QString &name,
+                 bool fallback)
+    {
+        const QJsonValue value = parent.value(name);
+        if (value.isUndefined())
+            return fallback;
+        if (!value.isBool()) {
+            fail(child(parentPath, name),
+                 QStringLiteral("expected true or false, found %1").arg(describe(value)));
+            return fallback;
+        }
+        return value.toBool();
+    }
+
+    /// A whole number in [low, high].
+    qint64 integer(const QJsonObject &parent, const JsonPath &parentPath, const QString &name,
+                   qint64 low, qint64 high, std::optional<qint64> fallback)
+    {
+        const QJsonValue value = parent.value(name);
+        if (value.isUndefined()) {
+            if (!fallback)
+                fail(parentPath, QStringLiteral("missing field \"%1\" (a whole number)").arg(name));
+            return fallback.value_or(low);
+        }
+        const double number = value.toDouble(std::nan(""));
+        if (!value.isDouble() || number != std::floor(number) || number < double(low)
+            || number > double(high)) {
+            fail(child(parentPath, name),
+                 QStringLiteral("expected a whole number from %1 to %2, found %3")
+                     .arg(low)
+                     .arg(high)
+                     .arg(describe(value)));
+            return fallback.value_or(low);
+        }
+        return qint64(number);
+    }
+
+    std::optional<double> number(const QJsonObject &parent, const JsonPath &parentPath,
+                                 const QString &name)
+    {
+        const QJsonValue value = parent.value(name);
+        if (value.isUndefined())
+            return std::nullopt;
+        if (!value.isDouble()) {
+            fail(child(parentPath, name),
+                 QStringLiteral("expected a number, found %1").arg(describe(value)));
+            return std::nullopt;
+        }
+        return value.toDouble();
+    }
+
+    /// A duration: a number of seconds, or a string such as "250ms", "1.5s" or "2m".
+    SimDuration duration(const QJsonObject &parent, const JsonPath &parentPath,
+                         const QString &name, SimDuration fallback, SimDuration minimum = 0)
+    {
+        const QJsonValue value = parent.value(name);
+        if (value.isUndefined())
+            return fallback;
+        std::optional<SimDuration> parsed;
+        if (value.isDouble() && value.toDouble() >= 0 && value.toDouble() < 9e12)
+            parsed = SimDuration(value.toDouble() * 1e6 + 0.5);
+        else if (value.isString())
+            parsed = parseDuration(value.toString());
+        if (!parsed || *parsed < minimum) {
+            fail(child(parentPath, name),
+                 QStringLiteral("expected a duration of at least %1, such as 30, \"250ms\", "
+                                "\"1.5s\" or \"2m\", found %2")
+                     .arg(formatDuration(minimum), describe(value)));
+            return fallback;
+        }
+        return *parsed;
+    }
+
+    static QString describe(const QJsonValue &value)
+    {
+        switch (value.type()) {
+        case QJsonValue::Null:
+            return QStringLiteral("null");
+        case QJsonValue::Bool:
+            return value.toBool() ? QStringLiteral("true") : QStringLiteral("false");
+        case QJsonValue::Double:
+            return QString::number(value.toDouble(), 'g', 15);
+        case QJsonValue::String:
+            return QStringLiteral("\"%1\"").arg(value.toString());
+        case QJsonValue::Array:
+            return QStringLiteral("a list");
+        case QJsonValue::Object:
+            return QStringLiteral("an object");
+        case QJsonValue::Undefined:
+            break;
+        }
+        return QStringLiteral("nothing");
+    }
+
+private:
+    JsonLocator m_locator;
+    QString m_sourceName;
+    std::optional<Error> m_error;
+};
+
+using P = JsonPath;
+
+void readLocations(Reader &reader, const QJsonObject &root, Scenario &scenario)
+{
+    const P path { QStringLiteral("locations") };
+    const QJsonArray locations = reader.array(root, {}, QStringLiteral("locations"), true);
+    if (!reader.failed() && locations.isEmpty())
+        reader.fail(path, QStringLiteral("list at least one location, such as [\"LHR\"]"));
+    for (int i = 0; i < locations.size(); ++i) {
+        const QJsonValue value = locations.at(i);
+        const QString name = value.toString();
+        if (!value.isString() || name.isEmpty()) {
+            reader.fail(Reader::child(path, i),
+                        QStringLiteral("expected a location name such as \"LHR\", found %1")
+                            .arg(Reader::describe(value)));
+            return;
+        }
+        for (const Scenario::Location &existing : scenario.locations) {
+            if (existing.name == name)
+                reader.fail(Reader::child(path, i),
+                            QStringLiteral("location \"%1\" is listed twice").arg(name));
+        }
+        scenario.locations.push_back({ name });
+    }
+}
+
+bool knownLocation(const Scenario &scenario, const QString &name)
+{
+    for (const Scenario::Location &location : scenario.locations) {
+        if (location.name == name)
+            return true;
+    }
+    return false;
+}
+
+QString locationList(const Scenario &scenario)
+{
+    QStringList names;
+    for (const Scenario::Location &location : scenario.locations)
+        names << location.name;
+    return names.join(QStringLiteral(", "));
+}
+
+QString readLocationName(Reader &reader, const QJsonObject &object, const P &path,
+                         const QString &field, const Scenario &scenario,
+                         std::optional<QString> fallback)
+{
+    const QString name = reader.string(object, path, field, fallback);
+    if (!reader.failed() && !name.isEmpty() && !knownLocation(scenario, name)) {
+        reader.fail(Reader::child(path, field),
+                    QStringLiteral("unknown location \"%1\"; the scenario's locations are %2")
+                        .arg(name, locationList(scenario)));
+    }
+    return name;
+}
+
+void readLatency(Reader &reader, const QJsonObject &root, Scenario &scenario)
+{
+    const P path { QStringLiteral("latency") };
+    if (!root.contains(QStringLiteral("latency")))
+        return;
+    const QJsonObject latency = reader.object(root.value(QStringLiteral("latency")), path);
+    reader.checkMembers(latency, path,
+                        { QStringLiteral("local"), QStringLiteral("jitterPercent"),
+                          QStringLiteral("between") });
+    scenario.localLatency = reader.duration(latency, path, QStringLiteral("local"), scenario.localLatency);
+    scenario.jitterPercent = int(reader.integer(latency, path, QStringLiteral("jitterPercent"), 0,
+                                                100, scenario.jitterPercent));
+    const QJsonArray between = reader.array(latency, path, QStringLiteral("between"), false);
+    const P betweenPath = Reader::child(path, QStringLiteral("between"));
+    for (int i = 0; i < between.size() && !reader.failed(); ++i) {
+        const P itemPath = Reader::child(betweenPath, i);
+        const QJsonObject item = reader.object(between.at(i), itemPath);
+        reader.checkMembers(item, itemPath,
+                            { QStringLiteral("from"), QStringLiteral("to"), QStringLiteral("oneWay") });
+        Scenario::Latency entry;
+        entry.from = readLocationName(reader, item, itemPath, QStringLiteral("from"), scenario, {});
+        entry.to = readLocationName(reader, item, itemPath, QStringLiteral("to"), scenario, {});
+        if (!item.contains(QStringLiteral("oneWay")))
+            reader.fail(itemPath, QStringLiteral("missing field \"oneWay\" (a duration such as \"70ms\")"));
+        entry.oneWay = reader.duration(item, itemPath, QStringLiteral("oneWay"), 0);
+        scenario.latencies.push_back(entry);
+    }
+}
+
+void readKv(Reader &reader, const QJsonObject &root, Scenario &scenario)
+{
+    const P path { QStringLiteral("kv") };
+    if (!root.contains(QStringLiteral("kv")))
+        return;
+    const QJsonObject kv = reader.object(root.value(QStringLiteral("kv")), path);
+    reader.checkMembers(kv, path,
+                        { QStringLiteral("binding"), QStringLiteral("centralLocation"),
+                          QStringLiteral("cacheTtl"), QStringLiteral("readYourWrites"),
+                          QStringLiteral("writeRateLimit"), QStringLiteral("cacheHitLatency") });
+    scenario.kvBinding = reader.string(kv, path, QStringLiteral("binding"), scenario.kvBinding);
+    scenario.kvCentralLocation =
+        readLocationName(reader, kv, path, QStringLiteral("centralLocation"), scenario, QString());
+    scenario.kv.defaultCacheTtl = reader.duration(kv, path, QStringLiteral("cacheTtl"),
+                                                  scenario.kv.defaultCacheTtl,
+                                                  seconds(kv::kMinCacheTtlSeconds));
+    scenario.kv.readYourWrites =
+        reader.boolean(kv, path, QStringLiteral("readYourWrites"), scenario.kv.readYourWrites);
+    scenario.kv.cacheHitLatency = reader.duration(kv, path, QStringLiteral("cacheHitLatency"),
+                                                  scenario.kv.cacheHitLatency);
+    const QString limit = reader.string(kv, path, QStringLiteral("writeRateLimit"),
+                                        QStringLiteral("strict"));
+    if (limit == QLatin1String("strict"))
+        scenario.kv.writeRateLimit = WriteRateLimit::Strict;
+    else if (limit == QLatin1String("off"))
+        scenario.kv.writeRateLimit = WriteRateLimit::Off;
+    else if (!reader.failed())
+        reader.fail(Reader::child(path, QStringLiteral("writeRateLimit")),
+                    QStringLiteral("expected \"strict\" or \"off\", found \"%1\"").arg(limit));
+}
+
+void readWorker(Reader &reader, const QJsonObject &root, Scenario &scenario)
+{
+    const P path { QStringLiteral("worker") };
+    if (!root.contains(QStringLiteral("worker")))
+        return;
+    const QJsonObject worker = reader.object(root.value(QStringLiteral("worker")), path);
+    reader.checkMembers(worker, path,
+                        { QStringLiteral("name"), QStringLiteral("roomsBinding"),
+                          QStringLiteral("roomClass"), QStringLiteral("connectSpread") });
+    scenario.workerName = reader.string(worker, path, QStringLiteral("name"), scenario.workerName);
+    scenario.roomsBinding =
+        reader.string(worker, path, QStringLiteral("roomsBinding"), scenario.roomsBinding);
+    scenario.roomClassName =
+        reader.string(worker, path, QStringLiteral("roomClass"), scenario.roomClassName);
+    scenario.clientConnectSpread = reader.duration(worker, path, QStringLiteral("connectSpread"),
+                                                   scenario.clientConnectSpread);
+}
+
+void readRooms(Reader &reader, const QJsonObject &root, Scenario &scenario)
+{
+    const P path { QStringLiteral("rooms") };
+    const QJsonArray rooms = reader.array(root, {}, QStringLiteral("rooms"), false);
+    std::set<QString> names;
+    for (int i = 0; i < rooms.size() && !reader.failed(); ++i) {
+        const P roomPath = Reader::child(path, i);
+        const QJsonObject object = reader.object(rooms.at(i), roomPath);
+        reader.checkMembers(object, roomPath,
+                            { QStringLiteral("name"), QStringLiteral("location"),
+                              QStringLiteral("clients") });
+        Scenario::Room room;
+        room.name = reader.string(object, roomPath, QStringLiteral("name"), {});
+        if (!reader.failed() && !names.insert(room.name).second)
+            reader.fail(Reader::child(roomPath, QStringLiteral("name")),
+                        QStringLiteral("room \"%1\" is listed twice").arg(room.name));
+        room.location =
+            readLocationName(reader, object, roomPath, QStringLiteral("location"), scenario, QString());
+        const QJsonArray groups = reader.array(object, roomPath, QStringLiteral("clients"), false);
+        const P groupsPath = Reader::child(roomPath, QStringLiteral("clients"));
+        for (int g = 0; g < groups.size() && !reader.failed(); ++g) {
+            const P groupPath = Reader::child(groupsPath, g);
+            const QJsonObject group = reader.object(groups.at(g), groupPath);
+            reader.checkMembers(group, groupPath, { QStringLiteral("location"), QStringLiteral("count") });
+            Scenario::ClientGroup clients;
+            clients.location =
+                readLocationName(reader, group, groupPath, QStringLiteral("location"), scenario, {});
+            clients.count = int(reader.integer(group, groupPath, QStringLiteral("count"), 0,
+                                               kMaxClientsPerGroup, {}));
+            room.clients.push_back(clients);
+        }
+        scenario.rooms.push_back(room);
+    }
+}
+
+bool knownRoom(const Scenario &scenario, const QString &name)
+{
+    for (const Scenario::Room &room : scenario.rooms) {
+        if (room.name == name)
+            return true;
+    }
+    return false;
+}
+
+void readWorkloads(Reader &reader, const QJsonObject &root, Scenario &scenario)
+{
+    const P path { QStringLiteral("workloads") };
+    const QJsonArray workloads = reader.array(root, {}, QStringLiteral("workloads"), false);
+    for (int i = 0; i < workloads.size() && !reader.failed(); ++i) {
+        const P itemPath = Reader::child(path, i);
+        const QJsonObject object = reader.object(workloads.at(i), itemPath);
+        reader.checkMembers(object, itemPath,
+                            { QStringLiteral("name"), QStringLiteral("room"), QStringLiteral("from"),
+                              QStringLiteral("rate"), QStringLiteral("every"),
+                              QStringLiteral("startAfter"), QStringLiteral("mix"),
+                              QStringLiteral("keys") });
+        Scenario::Workload workload;
+        workload.name = reader.string(object, itemPath, QStringLiteral("name"),
+                                      QStringLiteral("workload-%1").arg(i + 1));
+        workload.room = reader.string(object, itemPath, QStringLiteral("room"), {});
+        if (!reader.failed() && !knownRoom(scenario, workload.room))
+            reader.fail(Reader::child(itemPath, QStringLiteral("room")),
+                        QStringLiteral("unknown room \"%1\"; add it to \"rooms\" first").arg(workload.room));
+        workload.location = readLocationName(reader, object, itemPath, QStringLiteral("from"),
+                                             scenario, scenario.locations.empty()
+                                                 ? QString()
+                                                 : scenario.locations.front().name);
+        const bool hasRate = object.contains(QStringLiteral("rate"));
+        const bool hasEvery = object.contains(QStringLiteral("every"));
+        if (hasRate == hasEvery && !reader.failed()) {
+            reader.fail(itemPath,
+                        QStringLiteral("give either \"rate\" (requests per second, random arrivals) "
+                                       "or \"every\" (a fixed interval such as \"1s\"), not %1")
+                            .arg(hasRate ? QStringLiteral("both") : QStringLiteral("neither")));
+        }
+        if (hasRate) {
+            const std::optional<double> rate = reader.number(object, itemPath, QStringLiteral("rate"));
+            if (rate && (*rate <= 0 || *rate > 1e6))
+                reader.fail(Reader::child(itemPath, QStringLiteral("rate")),
+                            QStringLiteral("expected requests per second above 0 and at most "
+                                           "1000000, found %1").arg(*rate));
+            workload.ratePerSecond = rate.value_or(1);
+        }
+        if (hasEvery)
+            workload.every = reader.duration(object, itemPath, QStringLiteral("every"), seconds(1), 1000);
+        workload.startAfter = reader.duration(object, itemPath, QStringLiteral("startAfter"), 0);
+
+        const P mixPath = Reader::child(itemPath, QStringLiteral("mix"));
+        if (!object.contains(QStringLiteral("mix"))) {
+            reader.fail(itemPath, QStringLiteral("missing field \"mix\", for example "
+                                                 "{\"put\": 3, \"get\": 1, \"broadcast\": 0}"));
+        } else {
+            const QJsonObject mix = reader.object(object.value(QStringLiteral("mix")), mixPath);
+            reader.checkMembers(mix, mixPath,
+                                { QStringLiteral("put"), QStringLiteral("get"), QStringLiteral("broadcast") });
+            workload.putWeight = int(reader.integer(mix, mixPath, QStringLiteral("put"), 0, 1000000, 0));
+            workload.getWeight = int(reader.integer(mix, mixPath, QStringLiteral("get"), 0, 1000000, 0));
+            workload.broadcastWeight =
+                int(reader.integer(mix, mixPath, QStringLiteral("broadcast"), 0, 1000000, 0));
+            if (!reader.failed()
+                && workload.putWeight + workload.getWeight + workload.broadcastWeight == 0)
+                reader.fail(mixPath, QStringLiteral("give at least one route a weight above 0"));
+        }
+
+        const P keysPath = Reader::child(itemPath, QStringLiteral("keys"));
+        const QJsonArray keys = reader.array(object, itemPath, QStringLiteral("keys"), true);
+        if (!reader.failed() && keys.isEmpty())
+            reader.fail(keysPath, QStringLiteral("list at least one KV key"));
+        for (int k = 0; k < keys.size() && !reader.failed(); ++k) {
+            const QString key = keys.at(k).toString();
+            if (!keys.at(k).isString()) {
+                reader.fail(Reader::child(keysPath, k),
+                            QStringLiteral("expected a key string, found %1").arg(Reader::describe(keys.at(k))));
+            } else if (Status valid = kv::validateKey(key, kv::Operation::Put); !valid) {
+                reader.fail(Reader::child(keysPath, k),
+                            QStringLiteral("invalid KV key: %1").arg(valid.error().message));
+            }
+            workload.keys << key;
+        }
+        scenario.workloads.push_back(workload);
+    }
+}
+
+void readExpectations(Reader &reader, const QJsonObject &root, Scenario &scenario)
+{
+    const P path { QStringLiteral("expect") };
+    const QJsonArray expectations = reader.array(root, {}, QStringLiteral("expect"), false);
+    QStringList known = reportMetricNames();
+    for (const Scenario::Room &room : scenario.rooms)
+        known << QStringLiteral("rooms.%1.peakPendingWrites").arg(room.name);
+    for (int i = 0; i < expectations.size() && !reader.failed(); ++i) {
+        const P itemPath = Reader::child(path, i);
+        const QJsonObject object = reader.object(expectations.at(i), itemPath);
+        reader.checkMembers(object, itemPath,
+                            { QStringLiteral("metric"), QStringLiteral("equals"), QStringLiteral("min"),
+                              QStringLiteral("max") });
+        Scenario::Expectation expectation;
+        expectation.metric = reader.string(object, itemPath, QStringLiteral("metric"), {});
+        if (!reader.failed() && !known.contains(expectation.metric))
+            reader.fail(Reader::child(itemPath, QStringLiteral("metric")),
+                        QStringLiteral("unknown metric \"%1\"; the metrics are %2")
+                            .arg(expectation.metric, known.join(QStringLiteral(", "))));
+        expectation.equals = reader.number(object, itemPath, QStringLiteral("equals"));
+        expectation.min = reader.number(object, itemPath, QStringLiteral("min"));
+        expectation.max = reader.number(object, itemPath, QStringLiteral("max"));
+        if (!reader.failed() && !expectation.equals && !expectation.min && !expectation.max)
+            reader.fail(itemPath, QStringLiteral("give \"equals\", \"min\" or \"max\" for the metric"));
+        scenario.expectations.push_back(expectation);
+    }
+}
+
+} // namespace
+
+Result<Scenario> Scenario::load(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        return Error::error(
+            QStringLiteral("%1: cannot open the scenario file: %2").arg(path, file.errorString()));
+    }
+    Result<Scenario> scenario = parse(file.readAll(), path);
+    if (scenario)
+        scenario.value().sourcePath = QFileInfo(path).absoluteFilePath();
+    return scenario;
+}
+
+Result<Scenario> Scenario::parse(const QByteArray &json, const QString &sourceName)
+{
+    Reader reader(json, sourceName);
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        const auto [line, column] = JsonLocator(json).lineAndColumn(parseError.offset);
+        return Error::error(QStringLiteral("%1:%2:%3: invalid JSON: %4")
+                                .arg(sourceName)
+                                .arg(line)
+                                .arg(column)
+                                .arg(parseError.errorString()));
+    }
+    if (!document.isObject()) {
+        return Error::error(QStringLiteral("%1:1:1: (top level): expected an object { ... } "
+                                           "holding the scenario").arg(sourceName));
+    }
+    const QJsonObject root = document.object();
+    reader.checkMembers(root, {},
+                        { QStringLiteral("$schema"), QStringLiteral("name"),
+                          QStringLiteral("description"), QStringLiteral("seed"),
+                          QStringLiteral("start"), QStringLiteral("duration"),
+                          QStringLiteral("locations"), QStringLiteral("latency"),
+                          QStringLiteral("kv"), QStringLiteral("worker"), QStringLiteral("rooms"),
+                          QStringLiteral("workloads"), QStringLiteral("expect") });
+
+    Scenario scenario;
+    scenario.name = reader.string(root, {}, QStringLiteral("name"), {});
+    scenario.description = root.value(QStringLiteral("description")).toString();
+    scenario.seed = quint64(reader.integer(root, {}, QStringLiteral("seed"), 0,
+                                           (qint64(1) << 53), 1));
+    const QString start = reader.string(root, {}, QStringLiteral("start"), QLatin1String(kDefaultStart));
+    if (const std::optional<SimTime> instant = parseInstant(start))
+        scenario.start = *instant;
+    else if (!reader.failed())
+        reader.fail({ QStringLiteral("start") },
+                    QStringLiteral("expected an ISO 8601 instant in UTC such as \"%1\", found \"%2\"")
+                        .arg(QLatin1String(kDefaultStart), start));
+    scenario.duration = reader.duration(root, {}, QStringLiteral("duration"), scenario.duration,
+                                        milliseconds(1));
+
+    readLocations(reader, root, scenario);
+    if (!reader.failed())
+        readLatency(reader, root, scenario);
+    if (!reader.failed())
+        readKv(reader, root, scenario);
+    if (!reader.failed())
+        readWorker(reader, root, scenario);
+    if (!reader.failed())
+        readRooms(reader, root, scenario);
+    if (!reader.failed())
+        readWorkloads(reader, root, scenario);
+    if (!reader.failed())
+        readExpectations(reader, root, scenario);
+    if (reader.failed())
+        return reader.error();
+    scenario.sourcePath = sourceName;
+    return scenario;
+}
+
+} // namespace roomscope

@@ -1,0 +1,90 @@
+#pragma once
+
+#include "kvnamespace.h"
+#include "result.h"
+#include "simtime.h"
+
+#include <QString>
+#include <QStringList>
+
+#include <optional>
+#include <vector>
+
+namespace roomscope {
+
+/// A scenario file's content, checked and with every default filled in. The format is described
+/// in docs/scenario-format.md.
+struct Scenario
+{
+    struct Location
+    {
+        QString name;
+    };
+    struct Latency
+    {
+        QString from;
+        QString to;
+        SimDuration oneWay = 0;
+    };
+    struct ClientGroup
+    {
+        QString location;
+        int count = 0;
+    };
+    struct Room
+    {
+        QString name;
+        QString location; ///< location hint; empty places the room near its first caller
+        std::vector<ClientGroup> clients;
+    };
+    enum class Route { Put, Get, Broadcast };
+    struct Workload
+    {
+        QString name;
+        QString room;
+        QString location; ///< where the requests come from
+        double ratePerSecond = 0; ///< Poisson arrivals; 0 when `every` is used
+        SimDuration every = 0; ///< fixed interval; 0 when `rate` is used
+        SimDuration startAfter = 0;
+        int putWeight = 0;
+        int getWeight = 0;
+        int broadcastWeight = 0;
+        QStringList keys;
+    };
+    struct Expectation
+    {
+        QString metric;
+        std::optional<double> equals;
+        std::optional<double> min;
+        std::optional<double> max;
+        QString description() const;
+    };
+
+    QString name;
+    QString description;
+    QString sourcePath;
+    quint64 seed = 1;
+    SimTime start = 0;
+    SimDuration duration = seconds(60);
+    std::vector<Location> locations;
+    std::vector<Latency> latencies;
+    SimDuration localLatency = milliseconds(2);
+    int jitterPercent = 10;
+    QString workerName = QStringLiteral("worker");
+    QString kvBinding = QStringLiteral("KV");
+    QString kvCentralLocation; ///< empty means the first location
+    KvSettings kv;
+    QString roomsBinding = QStringLiteral("ROOMS");
+    QString roomClassName = QStringLiteral("Room");
+    SimDuration clientConnectSpread = seconds(2);
+    std::vector<Room> rooms;
+    std::vector<Workload> workloads;
+    std::vector<Expectation> expectations;
+
+    /// Reads and checks a scenario file. Errors name the file, line, column and field.
+    static Result<Scenario> load(const QString &path);
+    /// Parses scenario JSON; `sourceName` is the file name used in error messages.
+    static Result<Scenario> parse(const QByteArray &json, const QString &sourceName);
+};
+
+} // namespace roomscope

@@ -1,0 +1,128 @@
+#include "simulation.h"
+
+#include <algorithm>
+
+namespace roomscope {
+
+namespace {
+
+// Resumes at once and returns the address of the awaiting coroutine's own frame.
+struct OwnFrame
+{
+    void *address = nullptr;
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> handle) noexcept
+    {
+        address = handle.address();
+        return false;
+    }
+    void *await_resume() const noexcept { return address; }
+};
+
+// Runs a spawned task inside a frame that stays in the live set until the task finishes.
+Task<void> tracked(Task<void> task, std::unordered_set<void *> *live)
+{
+    void *self = co_await OwnFrame {};
+    live->insert(self);
+    co_await task;
+    live->erase(self);
+}
+
+} // namespace
+
+Simulation::Simulation(quint64 seed, SimTime start) : m_seed(seed), m_start(start), m_now(start) { }
+
+Simulation::~Simulation()
+{
+    // Pending events may hold handles into frames destroyed below, so drop them first.
+    m_queue.clear();
+    const std::vector<void *> live(m_liveTasks.begin(), m_liveTasks.end());
+    m_liveTasks.clear();
+    for (void *address : live)
+        std::coroutine_handle<>::from_address(address).destroy();
+}
+
+void Simulation::record(TraceEvent event)
+{
+    event.time = m_now;
+    m_trace.record(std::move(event));
+}
+
+void Simulation::push(Event event)
+{
+    m_queue.push_back(std::move(event));
+    std::push_heap(m_queue.begin(), m_queue.end(), Later());
+}
+
+void Simulation::schedule(SimTime at, std::function<void()> action)
+{
+    Q_ASSERT(at >= m_now);
+    push(Event { std::max(at, m_now), m_nextSequence++, {}, std::move(action) });
+}
+
+void Simulation::resumeAt(SimTime at, std::coroutine_handle<> handle)
+{
+    Q_ASSERT(at >= m_now);
+    push(Event { std::max(at, m_now), m_nextSequence++, handle, {} });
+}
+
+void Simulation::spawn(Task<void> task)
+{
+    auto handle = tracked(std::move(task), &m_liveTasks).release();
+    handle.promise().detached = true;
+    handle.resume();
+}
+
+std::optional<SimTime> Simulation::nextEventTime() const
+{
+    if (m_queue.empty())
+        return std::nullopt;
+    return m_queue.front().at;
+}
+
+void Simulation::dispatchNext()
+{
+    std::pop_heap(m_queue.begin(), m_queue.end(), Later());
+    Event event = std::move(m_queue.back());
+    m_queue.pop_back();
+    m_now = event.at;
+    ++m_dispatched;
+    if (event.handle)
+        event.handle.resume();
+    else
+        event.action();
+}
+
+bool Simulation::step()
+{
+    if (m_queue.empty())
+        return false;
+    dispatchNext();
+    return true;
+}
+
+quint64 Simulation::runUntil(SimTime limit)
+{
+    quint64 count = 0;
+    while (!m_queue.empty() && m_queue.front().at <= limit) {
+        dispatchNext();
+        ++count;
+    }
+    if (limit > m_now)
+        m_now = limit;
+    return count;
+}
+
+quint64 Simulation::runUntil(SimTime limit, quint64 maxEvents)
+{
+    quint64 count = 0;
+    while (count < maxEvents && !m_queue.empty() && m_queue.front().at <= limit) {
+        dispatchNext();
+        ++count;
+    }
+    if (count < maxEvents && limit > m_now)
+        m_now = limit;
+    return count;
+}
+
+} // namespace roomscope

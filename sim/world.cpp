@@ -1,0 +1,301 @@
+#include "world.h"
+
+#include <QUrlQuery>
+
+namespace roomscope {
+
+namespace {
+
+/// How long the run may continue after the workloads stop, to finish queued writes and
+/// deliver messages already sent.
+constexpr SimDuration kDrainLimit = seconds(300);
+
+} // namespace
+
+QUrl roomUrl(const QString &route, const QString &roomId,
+             const QList<QPair<QString, QString>> &query)
+{
+    // .invalid is reserved (RFC 2606): the simulated Worker never resolves this host.
+    QUrl url(QStringLiteral("http://roomscope.invalid/") + route);
+    QUrlQuery items;
+    items.addQueryItem(QStringLiteral("roomId"), roomId);
+    for (const auto &[name, value] : query)
+        items.addQueryItem(name, value);
+    url.setQuery(items);
+    return url;
+}
+
+SimulatedClient::SimulatedClient(World &world, QString name, QString room, LocationId location)
+    : m_world(world), m_name(std::move(name)), m_room(std::move(room)), m_location(location)
+{
+}
+
+Task<void> SimulatedClient::connect()
+{
+    m_state = State::Connecting;
+    HttpRequest upgrade;
+    upgrade.url = roomUrl(QStringLiteral("ws"), m_room);
+    upgrade.headers.append(qMakePair(QByteArray("Upgrade"), QByteArray("websocket")));
+    upgrade.upgradeClient = this;
+
+    TraceEvent event;
+    event.kind = TraceKind::WsConnect;
+    event.actor = m_name;
+    event.location = m_world.locations().name(m_location);
+    event.subject = m_room;
+    m_world.simulation().record(std::move(event));
+
+    const HttpResponse response = co_await m_world.request(m_name, m_location, std::move(upgrade));
+    if (response.status == 101 && response.webSocket)
+        opened(response.webSocket->connection);
+    else
+        m_state = State::Rejected;
+}
+
+void SimulatedClient::opened(quint64 connection)
+{
+    m_state = State::Open;
+    m_connection = connection;
+}
+
+void SimulatedClient::messageReceived(const QByteArray &message, SimTime sentAt)
+{
+    Simulation &simulation = m_world.simulation();
+    ++m_messagesReceived;
+    m_bytesReceived += quint64(message.size());
+    m_lastMessage = message;
+    m_lastMessageAt = simulation.now();
+
+    TraceEvent event;
+    event.kind = TraceKind::WsDeliver;
+    event.actor = m_name;
+    event.location = m_world.locations().name(m_location);
+    event.subject = m_room;
+    event.numbers[0] = qint64(m_connection);
+    event.numbers[1] = message.size();
+    event.numbers[2] = simulation.now() - sentAt;
+    event.value = message;
+    simulation.record(std::move(event));
+}
+
+void SimulatedClient::closed(int code, const QString &reason)
+{
+    m_state = State::Closed;
+    TraceEvent event;
+    event.kind = TraceKind::WsClose;
+    event.actor = m_name;
+    event.location = m_world.locations().name(m_location);
+    event.subject = m_room;
+    event.numbers[0] = qint64(m_connection);
+    event.numbers[1] = code;
+    event.value = reason.toUtf8();
+    m_world.simulation().record(std::move(event));
+}
+
+World::World(const Scenario &scenario, quint64 seed)
+    : m_scenario(scenario)
+    , m_simulation(std::make_unique<Simulation>(seed, scenario.start))
+    , m_edgeRandom(m_simulation->random("edge"))
+{
+}
+
+World::~World()
+{
+    // Coroutine frames refer to the namespaces and clients, so they go first.
+    m_simulation.reset();
+}
+
+Result<std::unique_ptr<World>> World::create(const Scenario &scenario, std::optional<quint64> seed)
+{
+    std::unique_ptr<World> world(new World(scenario, seed.value_or(scenario.seed)));
+    if (Status built = world->build(); !built)
+        return built.error();
+    return world;
+}
+
+Status World::build()
+{
+    for (const Scenario::Location &location : m_scenario.locations)
+        m_locations.add(location.name);
+    for (LocationId id = 0; id < m_locations.count(); ++id)
+        m_locations.setLatency(id, id, m_scenario.localLatency);
+    for (const Scenario::Latency &latency : m_scenario.latencies)
+        m_locations.setLatency(m_locations.find(latency.from), m_locations.find(latency.to),
+                               latency.oneWay);
+    m_locations.setJitterPercent(m_scenario.jitterPercent);
+
+    KvSettings kvSettings = m_scenario.kv;
+    kvSettings.centralLocation = m_scenario.kvCentralLocation.isEmpty()
+        ? 0
+        : m_locations.find(m_scenario.kvCentralLocation);
+    auto kv = KvNamespace::create(*m_simulation, m_locations, m_scenario.kvBinding, kvSettings,
+                                  QStringLiteral(":memory:"));
+    if (!kv)
+        return kv.error();
+    m_kv = std::move(kv).value();
+
+    m_rooms = std::make_unique<DurableObjectNamespace>(
+        *m_simulation, m_locations, m_scenario.roomsBinding, m_scenario.roomClassName,
+        m_scenario.workerName + QLatin1Char('-') + m_scenario.roomClassName,
+        [this](DurableObject &object) {
+            return std::make_unique<KvRoom>(*m_simulation, m_locations, *m_kv, object);
+        });
+    m_worker = std::make_unique<KvRoomWorker>(*m_rooms);
+    m_simulation->trace().addSink([this](const TraceEvent &event) { m_metrics.observe(event); });
+
+    m_workloadEnd = m_scenario.start + m_scenario.duration;
+    Random connectRandom = m_simulation->random("clients");
+    for (const Scenario::Room &room : m_scenario.rooms) {
+        if (!room.location.isEmpty())
+            m_rooms->setLocationHint(m_rooms->idFromName(room.name), m_locations.find(room.location));
+        for (const Scenario::ClientGroup &group : room.clients) {
+            const LocationId location = m_locations.find(group.location);
+            for (int i = 0; i < group.count; ++i) {
+                const QString name = QStringLiteral("%1/%2/%3").arg(room.name, group.location).arg(i + 1);
+                auto client = std::make_unique<SimulatedClient>(*this, name, room.name, location);
+                SimulatedClient *raw = client.get();
+                m_clients.push_back(std::move(client));
+                const SimDuration delay =
+                    connectRandom.uniformInt(0, std::max<SimDuration>(m_scenario.clientConnectSpread, 0));
+                m_simulation->schedule(m_scenario.start + delay,
+                                       [this, raw] { m_simulation->spawn(raw->connect()); });
+            }
+        }
+    }
+    for (const Scenario::Workload &workload : m_scenario.workloads)
+        m_simulation->spawn(runWorkload(workload, m_locations.find(workload.location)));
+    return Done {};
+}
+
+QStringList World::roomNames() const
+{
+    QStringList names;
+    for (const Scenario::Room &room : m_scenario.rooms)
+        names << room.name;
+    for (const DurableObject *object : m_rooms->objects()) {
+        if (!object->name.isEmpty() && !names.contains(object->name))
+            names << object->name;
+    }
+    return names;
+}
+
+DurableObject *World::roomObject(const QString &name) const
+{
+    return m_rooms->find(m_rooms->idFromName(name));
+}
+
+KvRoom *World::room(const QString &name) const
+{
+    DurableObject *object = roomObject(name);
+    return object ? static_cast<KvRoom *>(object->behaviour.get()) : nullptr;
+}
+
+SimTime World::drainLimit() const
+{
+    return m_workloadEnd + kDrainLimit;
+}
+
+bool World::isFinished() const
+{
+    return m_simulation->now() >= m_workloadEnd
+        && (!m_simulation->hasPendingEvents() || m_simulation->now() >= drainLimit());
+}
+
+quint64 World::runToEnd()
+{
+    quint64 events = m_simulation->runUntil(m_workloadEnd);
+    // Finish what is in flight: queued writes, responses and messages already sent.
+    while (m_simulation->hasPendingEvents() && *m_simulation->nextEventTime() <= drainLimit()) {
+        m_simulation->step();
+        ++events;
+    }
+    return events;
+}
+
+SimDuration World::edgeLatency(LocationId location)
+{
+    return m_locations.sampleLatency(location, location, m_edgeRandom);
+}
+
+Task<HttpResponse> World::request(QString actor, LocationId from, HttpRequest request)
+{
+    const quint64 id = m_simulation->nextId();
+    const QString roomId = request.queryItem(QStringLiteral("roomId"));
+    const SimTime sentAt = m_simulation->now();
+    {
+        TraceEvent event;
+        event.kind = TraceKind::RequestStart;
+        event.actor = actor;
+        event.location = m_locations.name(from);
+        event.subject = roomId;
+        event.numbers[0] = qint64(id);
+        event.value = request.method + ' ' + request.url.path(QUrl::FullyEncoded).toUtf8() + '?'
+            + request.url.query(QUrl::FullyEncoded).toUtf8();
+        m_simulation->record(std::move(event));
+    }
+
+    co_await m_simulation->sleep(edgeLatency(from));
+    HttpResponse response = co_await m_worker->fetch(from, std::move(request));
+    co_await m_simulation->sleep(edgeLatency(from));
+
+    TraceEvent event;
+    event.kind = TraceKind::RequestEnd;
+    event.actor = actor;
+    event.location = m_locations.name(from);
+    event.subject = roomId;
+    event.numbers[0] = qint64(id);
+    event.numbers[1] = response.status;
+    event.numbers[2] = m_simulation->now() - sentAt;
+    event.value = response.body.left(200);
+    m_simulation->record(std::move(event));
+    co_return response;
+}
+
+void World::sendRequest(QString actor, LocationId from, HttpRequest request,
+                        std::function<void(const HttpResponse &)> done)
+{
+    auto run = [](World *world, QString actor, LocationId from, HttpRequest request,
+                  std::function<void(const HttpResponse &)> done) -> Task<void> {
+        const HttpResponse response = co_await world->request(actor, from, std::move(request));
+        if (done)
+            done(response);
+    };
+    m_simulation->spawn(run(this, std::move(actor), from, std::move(request), std::move(done)));
+}
+
+HttpRequest World::workloadRequest(const Scenario::Workload &workload, Random &random,
+                                   quint64 number)
+{
+    const int weights[] = { workload.putWeight, workload.getWeight, workload.broadcastWeight };
+    const int route = random.weightedIndex(weights);
+    const QString key = workload.keys.at(random.uniformInt(0, workload.keys.size() - 1));
+    HttpRequest request;
+    if (route == 0) {
+        const QString value = QStringLiteral("%1#%2").arg(workload.name).arg(number);
+        request.url = roomUrl(QStringLiteral("put"), workload.room,
+                              { { QStringLiteral("key"), key }, { QStringLiteral("value"), value } });
+    } else {
+        request.url = roomUrl(route == 1 ? QStringLiteral("get") : QStringLiteral("broadcast"),
+                              workload.room, { { QStringLiteral("key"), key } });
+    }
+    return request;
+}
+
+Task<void> World::runWorkload(Scenario::Workload workload, LocationId location)
+{
+    Random random = m_simulation->random(("workload:" + workload.name).toStdString());
+    const QString actor = QStringLiteral("workload ") + workload.name;
+    co_await m_simulation->sleep(workload.startAfter);
+    for (quint64 number = 1;; ++number) {
+        const SimDuration gap = workload.every > 0
+            ? workload.every
+            : random.exponential(qint64(double(kMicrosecondsPerSecond) / workload.ratePerSecond));
+        if (m_simulation->now() + gap >= m_workloadEnd)
+            co_return;
+        co_await m_simulation->sleep(gap);
+        // Open-loop load: the next request does not wait for this one's response.
+        sendRequest(actor, location, workloadRequest(workload, random, number), nullptr);
+    }
+}
+
+} // namespace roomscope
