@@ -18,7 +18,7 @@ namespace roomscope {
 
 class DurableObjectNamespace;
 
-/// What a Durable Object class does: the C++ counterpart of a class that extends DurableObject.
+/// The behaviour of a Durable Object class, the C++ counterpart of a class extending DurableObject.
 /// The simulation runs it on one thread; its coroutines interleave only where they co_await.
 class DurableObjectBehaviour
 {

@@ -25,10 +25,10 @@ struct PendingWrite
 /// The built-in `kv-room` Durable Object class: the room pattern written in C++ with the same
 /// routes as the reference Worker (`/put`, `/get`, `/broadcast`, `/ws`, `/id`, `/count`).
 ///
-/// Its KV writes go through one queue: one write is in flight at a time; a key is written again
+/// Its KV writes go through one queue with one write in flight at a time. A key is written again
 /// only once the same-key interval has passed since its previous write completed, so the room
-/// itself never provokes a 429; and a write queued while an earlier write to the same key is
-/// still waiting replaces that write's value (last value wins) and completes with it.
+/// itself never provokes a 429. A write queued while an earlier write to the same key is still
+/// waiting replaces that write's value (last value wins) and completes with it.
 class KvRoom : public DurableObjectBehaviour
 {
 public:

@@ -52,7 +52,7 @@ CostEstimate estimateCost(double kvReads, double kvWrites, double kvDeletes, dou
                           double doActiveSeconds, SimDuration runDuration,
                           const PriceTable &prices = {});
 
-/// What `roomscope run` prints: the run's figures, its rooms and whether each expectation held.
+/// The report of a run as `roomscope run` prints it: figures, rooms and expectation results.
 struct Report
 {
     struct Room

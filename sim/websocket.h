@@ -22,7 +22,7 @@ public:
     virtual void closed(int code, const QString &reason) = 0;
 };
 
-/// The server end of an accepted WebSocket, as the Durable Object holds it.
+/// The server end of an accepted WebSocket, kept by the Durable Object that accepted it.
 struct ServerWebSocket
 {
     enum class State { Open, Closed };

@@ -117,7 +117,6 @@ private:
     Metrics m_metrics;
     Random m_edgeRandom;
     SimTime m_workloadEnd = 0;
-    QStringList m_extraRooms;
 };
 
 /// Builds a request URL for the kv-room routes: http://roomscope.invalid/<route>?roomId=...
