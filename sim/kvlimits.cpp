@@ -1,5 +1,7 @@
 #include "kvlimits.h"
 
+#include <QLocale>
+
 #include <cmath>
 
 namespace roomscope::kv {
@@ -31,9 +33,18 @@ QString jsNumber(double value)
         return QStringLiteral("NaN");
     if (std::isinf(value))
         return value > 0 ? QStringLiteral("Infinity") : QStringLiteral("-Infinity");
-    if (value == std::floor(value) && std::fabs(value) < 1e21)
+    const double magnitude = std::fabs(value);
+    if (value == std::floor(value) && magnitude < 9e18) // within qint64
         return QString::number(qint64(value));
-    return QString::number(value, 'g', 17);
+    // JavaScript prints the shortest digits that read back as the same double, in fixed
+    // notation from 1e-6 up to 1e21, and otherwise with an unpadded exponent ("1.5e-7").
+    if (magnitude >= 1e-6 && magnitude < 1e21)
+        return QString::number(value, 'f', QLocale::FloatingPointShortest);
+    QString text = QString::number(value, 'e', QLocale::FloatingPointShortest);
+    const qsizetype exponent = text.indexOf(QLatin1Char('e')) + 2; // after "e+" or "e-"
+    while (exponent + 1 < text.size() && text.at(exponent) == QLatin1Char('0'))
+        text.remove(exponent, 1);
+    return text;
 }
 
 namespace {

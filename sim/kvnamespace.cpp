@@ -214,11 +214,16 @@ Task<Status> KvNamespace::put(QString actor, LocationId from, QString key, QByte
     if (Status valid = kv::validateValueSize(value.size(), m_settings.maxValueBytes); !valid)
         co_return valid;
 
+    // NOTE: the platform's handling of expirations beyond any real date (1e20, Infinity) is not
+    // documented; they are kept as the latest instant that virtual time can represent.
+    constexpr double kLatestExpirationSeconds = 9.0e12;
     std::optional<qint64> expiration;
-    if (options.expirationTtl)
-        expiration = calledAtSeconds + qint64(std::floor(*options.expirationTtl));
-    else if (options.expiration)
-        expiration = qint64(std::floor(*options.expiration));
+    if (options.expirationTtl) {
+        expiration = qint64(std::min(double(calledAtSeconds) + std::floor(*options.expirationTtl),
+                                     kLatestExpirationSeconds));
+    } else if (options.expiration) {
+        expiration = qint64(std::min(std::floor(*options.expiration), kLatestExpirationSeconds));
+    }
 
     const SimTime calledAt = m_simulation.now();
     const QByteArray utf8Key = key.toUtf8();
@@ -317,7 +322,9 @@ KvLocationView KvNamespace::view(LocationId location, const QString &key) const
     view.value = cached->value;
     view.version = cached->version;
     view.stale = isStale(*cached, central);
-    view.refreshAt = cached->fetchedAt + cached->ttl;
+    // Like `cached` above, this describes a read with the default cacheTtl, which shortens a
+    // longer-lived entry.
+    view.refreshAt = cached->fetchedAt + std::min(cached->ttl, m_settings.defaultCacheTtl);
     if (cached->expiration)
         view.refreshAt = std::min(view.refreshAt, *cached->expiration * kMicrosecondsPerSecond);
     return view;

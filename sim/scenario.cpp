@@ -181,10 +181,12 @@ public:
         else if (value.isString())
             parsed = parseDuration(value.toString());
         if (!parsed || *parsed < minimum) {
+            const QString expected = minimum > 0
+                ? QStringLiteral("a duration of at least %1").arg(formatDuration(minimum))
+                : QStringLiteral("a duration");
             fail(child(parentPath, name),
-                 QStringLiteral("expected a duration of at least %1, such as 30, \"250ms\", "
-                                "\"1.5s\" or \"2m\", found %2")
-                     .arg(formatDuration(minimum), describe(value)));
+                 QStringLiteral("expected %1, such as 30, \"250ms\", \"1.5s\" or \"2m\", found %2")
+                     .arg(expected, describe(value)));
             return fallback;
         }
         return *parsed;
@@ -420,11 +422,14 @@ void readWorkloads(Reader &reader, const QJsonObject &root, Scenario &scenario)
                                                  : scenario.locations.front().name);
         const bool hasRate = object.contains(QStringLiteral("rate"));
         const bool hasEvery = object.contains(QStringLiteral("every"));
-        if (hasRate == hasEvery && !reader.failed()) {
+        if (hasRate && hasEvery && !reader.failed()) {
             reader.fail(itemPath,
                         QStringLiteral("give either \"rate\" (requests per second, random arrivals) "
-                                       "or \"every\" (a fixed interval such as \"1s\"), not %1")
-                            .arg(hasRate ? QStringLiteral("both") : QStringLiteral("neither")));
+                                       "or \"every\" (a fixed interval such as \"1s\"), not both"));
+        } else if (!hasRate && !hasEvery && !reader.failed()) {
+            reader.fail(itemPath,
+                        QStringLiteral("missing \"rate\" (requests per second, random arrivals) or "
+                                       "\"every\" (a fixed interval such as \"1s\")"));
         }
         if (hasRate) {
             const std::optional<double> rate = reader.number(object, itemPath, QStringLiteral("rate"));

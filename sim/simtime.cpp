@@ -18,15 +18,19 @@ QString formatDuration(SimDuration d)
     const bool negative = d < 0;
     const qint64 us = negative ? -d : d;
     QString text;
-    if (us < 1000)
+    // Each unit's upper bound is the first value that would round up to the next unit.
+    if (us < 1000) {
         text = QStringLiteral("%1 µs").arg(us);
-    else if (us < kMicrosecondsPerSecond)
-        text = QStringLiteral("%1 ms").arg(double(us) / 1000.0, 0, 'f', us < 10'000 ? 2 : 1);
-    else if (us < 60 * kMicrosecondsPerSecond)
+    } else if (us < 999'950) {
+        text = QStringLiteral("%1 ms").arg(double(us) / 1000.0, 0, 'f', us < 9'995 ? 2 : 1);
+    } else if (us < 59'999'500) {
         text = QStringLiteral("%1 s").arg(double(us) / 1e6, 0, 'f', 3);
-    else {
-        const qint64 totalSeconds = us / kMicrosecondsPerSecond;
-        text = QStringLiteral("%1 min %2 s").arg(totalSeconds / 60).arg(totalSeconds % 60);
+    } else {
+        const qint64 totalSeconds = (us + kMicrosecondsPerSecond / 2) / kMicrosecondsPerSecond;
+        if (totalSeconds < 3600)
+            text = QStringLiteral("%1 min %2 s").arg(totalSeconds / 60).arg(totalSeconds % 60);
+        else
+            text = QStringLiteral("%1 h %2 min").arg(totalSeconds / 3600).arg(totalSeconds / 60 % 60);
     }
     return negative ? QStringLiteral("-") + text : text;
 }

@@ -8,7 +8,8 @@
 namespace roomscope {
 
 /// A lazily started coroutine returning T. Awaiting a Task starts it and resumes the awaiter
-/// when it finishes (symmetric transfer, so long chains do not grow the stack).
+/// when it finishes, by symmetric transfer. With optimization on, GCC turns that transfer into a
+/// tail call so that long chains do not grow the stack; unoptimized builds do not guarantee it.
 /// Behaviours are written as Tasks so that they read like the JavaScript they model:
 /// `auto value = co_await kv.get(location, key);`.
 ///
