@@ -217,7 +217,13 @@ Task<HttpResponse> KvRoomWorker::fetch(LocationId location, HttpRequest request)
     const QString roomId = request.queryItem(QStringLiteral("roomId"));
     if (roomId.isEmpty())
         co_return HttpResponse::text(400, "missing roomId\n");
-    const DurableObjectId id = m_rooms.idFromName(roomId);
+    auto cached = m_roomIds.find(roomId);
+    if (cached == m_roomIds.end()) {
+        if (m_roomIds.size() >= kMaxCachedRoomIds)
+            m_roomIds.clear();
+        cached = m_roomIds.emplace(roomId, m_rooms.idFromName(roomId)).first;
+    }
+    const DurableObjectId id = cached->second;
     co_return co_await m_rooms.fetch(location, id, std::move(request));
 }
 

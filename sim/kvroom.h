@@ -79,6 +79,10 @@ public:
 
 private:
     DurableObjectNamespace &m_rooms;
+    /// IDs by room name. idFromName() computes two HMAC-SHA256s and a name's ID never changes,
+    /// so each is computed once. The map is cleared when it reaches kMaxCachedRoomIds entries.
+    std::map<QString, DurableObjectId> m_roomIds;
+    static constexpr size_t kMaxCachedRoomIds = 4096;
 };
 
 } // namespace roomscope

@@ -36,6 +36,8 @@ Simulation::~Simulation()
 {
     // Pending events may hold handles into frames destroyed below, so drop them first.
     m_queue.clear();
+    m_events.clear();
+    m_freeSlots.clear();
     const std::vector<void *> live(m_liveTasks.begin(), m_liveTasks.end());
     m_liveTasks.clear();
     for (void *address : live)
@@ -48,22 +50,31 @@ void Simulation::record(TraceEvent event)
     m_trace.record(std::move(event));
 }
 
-void Simulation::push(Event event)
+void Simulation::push(SimTime at, Event event)
 {
-    m_queue.push_back(std::move(event));
+    quint32 slot;
+    if (m_freeSlots.empty()) {
+        slot = quint32(m_events.size());
+        m_events.push_back(std::move(event));
+    } else {
+        slot = m_freeSlots.back();
+        m_freeSlots.pop_back();
+        m_events[slot] = std::move(event);
+    }
+    m_queue.push_back(QueueEntry { at, m_nextSequence++, slot });
     std::push_heap(m_queue.begin(), m_queue.end(), Later());
 }
 
 void Simulation::schedule(SimTime at, std::function<void()> action)
 {
     Q_ASSERT(at >= m_now);
-    push(Event { std::max(at, m_now), m_nextSequence++, {}, std::move(action) });
+    push(std::max(at, m_now), Event { {}, std::move(action) });
 }
 
 void Simulation::resumeAt(SimTime at, std::coroutine_handle<> handle)
 {
     Q_ASSERT(at >= m_now);
-    push(Event { std::max(at, m_now), m_nextSequence++, handle, {} });
+    push(std::max(at, m_now), Event { handle, {} });
 }
 
 void Simulation::spawn(Task<void> task)
@@ -83,9 +94,14 @@ std::optional<SimTime> Simulation::nextEventTime() const
 void Simulation::dispatchNext()
 {
     std::pop_heap(m_queue.begin(), m_queue.end(), Later());
-    Event event = std::move(m_queue.back());
+    const QueueEntry entry = m_queue.back();
     m_queue.pop_back();
-    m_now = event.at;
+    // Take the event out of its slot before running it, because it may schedule events that
+    // reuse the slot or grow m_events.
+    Event event = std::move(m_events[entry.slot]);
+    m_events[entry.slot].action = nullptr;
+    m_freeSlots.push_back(entry.slot);
+    m_now = entry.at;
     ++m_dispatched;
     if (event.handle)
         event.handle.resume();

@@ -79,21 +79,28 @@ public:
     quint64 dispatchedEventCount() const { return m_dispatched; }
 
 private:
+    /// The work of a pending event: a coroutine to resume, or else an action to call.
     struct Event
     {
-        SimTime at;
-        quint64 sequence;
         std::coroutine_handle<> handle;
         std::function<void()> action;
     };
+    /// A heap entry. It is small and trivially copyable, so sifting it through the heap costs a
+    /// few word moves. The event itself stays in its slot in m_events.
+    struct QueueEntry
+    {
+        SimTime at;
+        quint64 sequence;
+        quint32 slot; ///< index into m_events
+    };
     struct Later
     {
-        bool operator()(const Event &a, const Event &b) const
+        bool operator()(const QueueEntry &a, const QueueEntry &b) const
         {
             return a.at != b.at ? a.at > b.at : a.sequence > b.sequence;
         }
     };
-    void push(Event event);
+    void push(SimTime at, Event event);
     void dispatchNext();
 
     quint64 m_seed;
@@ -102,7 +109,9 @@ private:
     quint64 m_nextSequence = 0;
     quint64 m_dispatched = 0;
     quint64 m_lastId = 0;
-    std::vector<Event> m_queue; // a binary heap ordered by Later
+    std::vector<QueueEntry> m_queue; // a binary heap ordered by Later
+    std::vector<Event> m_events; // slots that m_queue refers to; free ones are in m_freeSlots
+    std::vector<quint32> m_freeSlots;
     Trace m_trace;
     std::unordered_set<void *> m_liveTasks; // detached coroutine frames, destroyed with us
 };

@@ -86,14 +86,6 @@ QString TraceEvent::detailsText(int maxValueChars) const
     return parts.join(QLatin1Char(' '));
 }
 
-void TraceDigest::addWord(quint64 word)
-{
-    // Multiply-rotate mixing in the manner of FxHash/wyhash: fast, and it spreads every input
-    // bit; collisions only matter for two runs that differ, which is all this detects.
-    m_state = (m_state ^ word) * 0x9E3779B97F4A7C15ull;
-    m_state = (m_state << 29) | (m_state >> 35);
-}
-
 void TraceDigest::addBytes(const void *data, qsizetype size)
 {
     const auto *bytes = static_cast<const unsigned char *>(data);
@@ -106,8 +98,16 @@ void TraceDigest::addBytes(const void *data, qsizetype size)
         size -= 8;
     }
     if (size > 0) {
+        // Assemble with shifts the word that a memcpy of the last 1 to 7 bytes into a zeroed word
+        // gives. A variable-size memcpy is a libc call, and GCC turns a byte-copy loop into one.
         quint64 word = 0;
-        std::memcpy(&word, bytes, size_t(size));
+        for (qsizetype i = 0; i < size; ++i) {
+#if Q_BYTE_ORDER == Q_LITTLE_ENDIAN
+            word |= quint64(bytes[i]) << (8 * i);
+#else
+            word |= quint64(bytes[i]) << (8 * (7 - i));
+#endif
+        }
         addWord(word);
     }
 }

@@ -69,7 +69,15 @@ public:
     QString hex() const;
 
 private:
-    void addWord(quint64 word);
+    // Defined here so that it is inlined into add() and addBytes(): it runs several times for
+    // every trace event.
+    void addWord(quint64 word)
+    {
+        // Multiply-rotate mixing in the manner of FxHash/wyhash: fast, and it spreads every input
+        // bit; collisions only matter for two runs that differ, which is all this detects.
+        m_state = (m_state ^ word) * 0x9E3779B97F4A7C15ull;
+        m_state = (m_state << 29) | (m_state >> 35);
+    }
     void addBytes(const void *data, qsizetype size);
 
     quint64 m_state = 0x6A09E667F3BCC908ull;
