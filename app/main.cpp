@@ -1,6 +1,126 @@
 #include "headlessrun.h"
+#include "mainwindow.h"
+#include "simulationcontroller.h"
 
+#include <QApplication>
+#include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QTextStream>
+
+#include <cstdlib>
+#include <optional>
+
+namespace {
+
+constexpr int kExitInvalidInput = 2;
+
+/// The GUI's own command line, parsed before QApplication exists so that --help and --version
+/// work without a display.
+struct GuiOptions
+{
+    QString scenarioPath;
+    std::optional<quint64> seed;
+    std::optional<double> speed;
+    bool run = false;
+    bool platformGiven = false;
+};
+
+bool hasEnvironment(const char *name)
+{
+    return !qEnvironmentVariableIsEmpty(name);
+}
+
+/// Parses the arguments; returns an exit status when the program should stop here.
+std::optional<int> parseGuiArguments(int argc, char *argv[], GuiOptions &options)
+{
+    QStringList arguments;
+    for (int i = 0; i < argc; ++i)
+        arguments << QString::fromLocal8Bit(argv[i]);
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Simulator and inspector for Cloudflare Durable Objects coordinating "
+                       "through Workers KV.\n\nOpens the GUI on SCENARIO, or on the bundled "
+                       "kv-room scenario when none is given. To run a scenario without a "
+                       "display, use: roomscope run SCENARIO (see roomscope run --help)."));
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    const QCommandLineOption helpOption({ QStringLiteral("h"), QStringLiteral("help") },
+        QStringLiteral("Show this help and exit."));
+    const QCommandLineOption versionOption({ QStringLiteral("v"), QStringLiteral("version") },
+        QStringLiteral("Show the version and exit."));
+    const QCommandLineOption seedOption(QStringLiteral("seed"),
+        QStringLiteral("Seed of the random streams (replaces the scenario's)."),
+        QStringLiteral("N"));
+    const QCommandLineOption speedOption(QStringLiteral("speed"),
+        QStringLiteral("Virtual seconds per wall-clock second, such as 0.5 or 100, or max for as "
+                       "fast as possible."),
+        QStringLiteral("factor"));
+    const QCommandLineOption runOption(QStringLiteral("run-on-open"),
+        QStringLiteral("Start running as soon as the scenario is open."));
+    // Qt's own GUI options, accepted here so that QApplication can read them afterwards.
+    QCommandLineOption platformOption(
+        QStringLiteral("platform"), QStringLiteral("Qt platform plugin."), QStringLiteral("name"));
+    QCommandLineOption styleOption(
+        QStringLiteral("style"), QStringLiteral("Qt widget style."), QStringLiteral("name"));
+    QCommandLineOption displayOption(
+        QStringLiteral("display"), QStringLiteral("X display."), QStringLiteral("name"));
+    for (QCommandLineOption *hidden : { &platformOption, &styleOption, &displayOption })
+        hidden->setFlags(QCommandLineOption::HiddenFromHelp);
+    parser.addOptions({ helpOption, versionOption, seedOption, speedOption, runOption,
+        platformOption, styleOption, displayOption });
+    parser.addPositionalArgument(QStringLiteral("scenario"),
+        QStringLiteral("The scenario JSON file to open."), QStringLiteral("[scenario]"));
+
+    QTextStream out(stdout);
+    QTextStream err(stderr);
+    if (!parser.parse(arguments)) {
+        err << "roomscope: " << parser.errorText() << "\nTry roomscope --help.\n";
+        return kExitInvalidInput;
+    }
+    if (parser.isSet(helpOption)) {
+        // Without a QCoreApplication the parser cannot know the program's name.
+        out << parser.helpText().replace(
+            QStringLiteral("<executable_name>"), QStringLiteral("roomscope"));
+        return 0;
+    }
+    if (parser.isSet(versionOption)) {
+        out << "roomscope " << QCoreApplication::applicationVersion() << '\n';
+        return 0;
+    }
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() > 1) {
+        err << "roomscope: give at most one scenario file; got " << positional.size() << ".\n";
+        return kExitInvalidInput;
+    }
+    if (parser.isSet(seedOption)) {
+        bool ok = false;
+        options.seed = parser.value(seedOption).toULongLong(&ok);
+        if (!ok) {
+            err << "roomscope: invalid --seed \"" << parser.value(seedOption)
+                << "\"; give a whole number such as 42.\n";
+            return kExitInvalidInput;
+        }
+    }
+    if (parser.isSet(speedOption)) {
+        const QString text = parser.value(speedOption);
+        bool ok = false;
+        const double factor = text == QLatin1String("max")
+            ? roomscope::SimulationController::kUnlimitedSpeed
+            : text.toDouble(&ok);
+        if (text != QLatin1String("max") && (!ok || !(factor > 0))) {
+            err << "roomscope: invalid --speed \"" << text
+                << "\"; give a positive factor such as 0.5 or 100, or max.\n";
+            return kExitInvalidInput;
+        }
+        options.speed = factor;
+    }
+    options.run = parser.isSet(runOption);
+    options.scenarioPath = positional.value(0);
+    options.platformGiven = parser.isSet(platformOption);
+    return std::nullopt;
+}
+
+} // namespace
 
 int main(int argc, char *argv[])
 {
@@ -9,5 +129,39 @@ int main(int argc, char *argv[])
         QCoreApplication::setApplicationName(QStringLiteral("roomscope"));
         return roomscope::runHeadless(QCoreApplication::arguments());
     }
-    return 0;
+
+    QCoreApplication::setApplicationName(QStringLiteral("roomscope"));
+    QCoreApplication::setOrganizationName(QStringLiteral("Roomscope"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(ROOMSCOPE_VERSION));
+    GuiOptions options;
+    if (const std::optional<int> exitStatus = parseGuiArguments(argc, argv, options))
+        return *exitStatus;
+
+    // Without a display Qt would abort with a message about the xcb plugin, so print the
+    // alternatives instead.
+    if (!hasEnvironment("DISPLAY") && !hasEnvironment("WAYLAND_DISPLAY")
+        && !hasEnvironment("QT_QPA_PLATFORM") && !options.platformGiven) {
+        QTextStream(stderr)
+            << "roomscope: no display found (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM are "
+               "unset), so the GUI cannot start.\n"
+               "Run a scenario without the GUI:\n"
+               "    roomscope run resources/scenarios/kv-room.json\n"
+               "or start the GUI under a virtual X server:\n"
+               "    xvfb-run -a build/app/roomscope\n";
+        return kExitInvalidInput;
+    }
+
+    QApplication application(argc, argv);
+    QApplication::setApplicationDisplayName(QStringLiteral("Roomscope"));
+    roomscope::MainWindow window;
+    window.show();
+    window.openScenario(options.scenarioPath.isEmpty()
+            ? QString::fromLatin1(roomscope::MainWindow::kBundledScenario)
+            : options.scenarioPath,
+        options.seed);
+    if (options.speed)
+        window.controller()->setSpeed(*options.speed);
+    if (options.run)
+        window.controller()->run();
+    return application.exec();
 }
