@@ -1,0 +1,249 @@
+#include "eventlogmodel.h"
+#include "inspectorpane.h"
+#include "mainwindow.h"
+#include "messagebanner.h"
+#include "modelroles.h"
+#include "requestcomposer.h"
+#include "simulationcontroller.h"
+
+#include <QComboBox>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSet>
+#include <QStandardPaths>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace roomscope;
+
+class MainWindowTest : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanup();
+
+    void composerRequestReachesLog();
+    void composerRejectsMissingKey();
+    void keyboardRunPauseStep();
+    void invalidScenarioShowsBanner();
+    void selectionShowsValueInInspector();
+    void windowRendersOffscreen();
+
+private:
+    template<typename T> T *child(const QString &name) const
+    {
+        T *found = m_window->findChild<T *>(name);
+        if (!found)
+            qWarning("no child named %s", qPrintable(name));
+        return found;
+    }
+    QList<TraceEvent> composerEvents(TraceKind kind) const;
+
+    QString m_scenarioPath;
+    MainWindow *m_window = nullptr;
+};
+
+void MainWindowTest::initTestCase()
+{
+    // Keep the user's saved window layout out of the test, and the test's out of theirs.
+    QStandardPaths::setTestModeEnabled(true);
+    m_scenarioPath = qEnvironmentVariable("ROOMSCOPE_SOURCE_DIR")
+        + QStringLiteral("/resources/scenarios/kv-room.json");
+    QVERIFY2(QFile::exists(m_scenarioPath), qPrintable(m_scenarioPath));
+}
+
+void MainWindowTest::init()
+{
+    m_window = new MainWindow;
+    m_window->resize(1400, 900);
+    m_window->show();
+    QVERIFY(QTest::qWaitForWindowExposed(m_window));
+    QVERIFY(m_window->openScenario(m_scenarioPath));
+    QVERIFY(m_window->banner()->isHidden());
+}
+
+void MainWindowTest::cleanup()
+{
+    delete m_window;
+    m_window = nullptr;
+}
+
+QList<TraceEvent> MainWindowTest::composerEvents(TraceKind kind) const
+{
+    QList<TraceEvent> events;
+    const EventLogModel *log = m_window->eventLogModel();
+    for (int row = 0; row < log->rowCount(); ++row) {
+        const TraceEvent event = log->index(row, 0).data(TraceEventRole).value<TraceEvent>();
+        if (event.kind == kind && event.actor == QLatin1String(RequestComposer::kActor))
+            events << event;
+    }
+    return events;
+}
+
+void MainWindowTest::composerRequestReachesLog()
+{
+    auto *room = child<QComboBox>(QStringLiteral("composerRoom"));
+    auto *route = child<QComboBox>(QStringLiteral("composerRoute"));
+    auto *key = child<QLineEdit>(QStringLiteral("composerKey"));
+    auto *value = child<QLineEdit>(QStringLiteral("composerValue"));
+    auto *from = child<QComboBox>(QStringLiteral("composerFrom"));
+    auto *send = child<QPushButton>(QStringLiteral("composerSend"));
+    auto *status = child<QLabel>(QStringLiteral("composerStatus"));
+    auto *body = child<QPlainTextEdit>(QStringLiteral("composerBody"));
+    QVERIFY(room && route && key && value && from && send && status && body);
+
+    QCOMPARE(room->count(), 2);
+    QCOMPARE(room->itemText(0), QStringLiteral("lobby"));
+    QCOMPARE(room->itemText(1), QStringLiteral("arena"));
+    QCOMPARE(from->count(), 3);
+
+    room->setCurrentText(QStringLiteral("arena"));
+    route->setCurrentIndex(route->findText(QStringLiteral("put")));
+    QTest::keyClicks(key, QStringLiteral("composer:probe"));
+    QTest::keyClicks(value, QStringLiteral("hello from NRT"));
+    from->setCurrentIndex(from->findText(QStringLiteral("NRT")));
+    QTest::mouseClick(send, Qt::LeftButton);
+
+    const QList<TraceEvent> starts = composerEvents(TraceKind::RequestStart);
+    QCOMPARE(starts.size(), 1);
+    QCOMPARE(starts.first().location, QStringLiteral("NRT"));
+    QCOMPARE(starts.first().subject, QStringLiteral("arena"));
+    QVERIFY2(starts.first().value.startsWith("POST /put?roomId=arena&key=composer:probe"),
+        starts.first().value.constData());
+    QVERIFY(composerEvents(TraceKind::RequestEnd).isEmpty());
+    QVERIFY2(status->text().startsWith(QLatin1String("Sent POST /put at t+0.000 s")),
+        qPrintable(status->text()));
+
+    m_window->controller()->advanceBy(seconds(3));
+
+    const QList<TraceEvent> ends = composerEvents(TraceKind::RequestEnd);
+    QCOMPARE(ends.size(), 1);
+    QCOMPARE(ends.first().numbers[0], starts.first().numbers[0]);
+    QCOMPARE(ends.first().numbers[1], 200);
+    const SimDuration latency = ends.first().numbers[2];
+    QVERIFY2(status->text().startsWith(
+                 QStringLiteral("200 · latency %1 · ").arg(formatDuration(latency))),
+        qPrintable(status->text()));
+    QCOMPARE(body->toPlainText(), QStringLiteral("ok\n"));
+
+    const std::optional<KvEntry> stored
+        = m_window->controller()->world()->kv().centralEntry(QStringLiteral("composer:probe"));
+    QVERIFY(stored.has_value());
+    QCOMPARE(stored->value, QByteArray("hello from NRT"));
+}
+
+void MainWindowTest::composerRejectsMissingKey()
+{
+    auto *route = child<QComboBox>(QStringLiteral("composerRoute"));
+    auto *status = child<QLabel>(QStringLiteral("composerStatus"));
+    auto *value = child<QLineEdit>(QStringLiteral("composerValue"));
+    QVERIFY(route && status && value);
+    route->setCurrentIndex(route->findText(QStringLiteral("get")));
+    QVERIFY(!value->isEnabled());
+    QVERIFY(!m_window->composer()->send());
+    QCOMPARE(status->text(), QStringLiteral("Enter a key: /get needs one."));
+    QVERIFY(composerEvents(TraceKind::RequestStart).isEmpty());
+
+    route->setCurrentIndex(route->findText(QStringLiteral("count")));
+    QVERIFY(m_window->composer()->send());
+    m_window->controller()->advanceBy(seconds(1));
+    QCOMPARE(composerEvents(TraceKind::RequestEnd).size(), 1);
+}
+
+void MainWindowTest::keyboardRunPauseStep()
+{
+    QApplication::setActiveWindow(m_window);
+    QVERIFY(QTest::qWaitForWindowActive(m_window));
+    auto *roomsView = child<QTableView>(QStringLiteral("roomsView"));
+    QVERIFY(roomsView);
+    roomsView->setFocus();
+    SimulationController *controller = m_window->controller();
+
+    QTest::keyClick(roomsView, Qt::Key_Space);
+    QVERIFY(controller->isRunning());
+    QTest::keyClick(roomsView, Qt::Key_Space);
+    QVERIFY(!controller->isRunning());
+
+    const quint64 before = controller->world()->simulation().dispatchedEventCount();
+    QTest::keyClick(roomsView, Qt::Key_F10);
+    QCOMPARE(controller->world()->simulation().dispatchedEventCount(), before + 1);
+    QTest::keyClick(roomsView, Qt::Key_Period, Qt::ControlModifier);
+    QCOMPARE(controller->world()->simulation().dispatchedEventCount(), before + 2);
+
+    // Space typed into a text field is text, not Run.
+    auto *filter = child<QLineEdit>(QStringLiteral("eventFilter"));
+    QVERIFY(filter);
+    filter->setFocus();
+    QTest::keyClicks(filter, QStringLiteral("kind:kv "));
+    QCOMPARE(filter->text(), QStringLiteral("kind:kv "));
+    QVERIFY(!controller->isRunning());
+}
+
+void MainWindowTest::invalidScenarioShowsBanner()
+{
+    QTemporaryDir directory;
+    QVERIFY(directory.isValid());
+    const QString badPath = directory.filePath(QStringLiteral("broken.json"));
+    QFile bad(badPath);
+    QVERIFY(bad.open(QIODevice::WriteOnly));
+    bad.write("{\n  \"name\": \"broken\",\n  \"seed\": \"one\"\n}\n");
+    bad.close();
+
+    const World *before = m_window->controller()->world();
+    QVERIFY(!m_window->openScenario(badPath));
+    QVERIFY(m_window->banner()->isVisible());
+    QVERIFY2(m_window->banner()->text().contains(badPath + QStringLiteral(":3:")),
+        qPrintable(m_window->banner()->text()));
+    QVERIFY2(m_window->banner()->text().contains(QLatin1String("seed")),
+        qPrintable(m_window->banner()->text()));
+    QCOMPARE(m_window->controller()->world(), before);
+
+    QVERIFY(m_window->openScenario(m_scenarioPath));
+    QVERIFY(m_window->banner()->isHidden());
+}
+
+void MainWindowTest::selectionShowsValueInInspector()
+{
+    m_window->controller()->advanceBy(seconds(4));
+    auto *kvView = child<QTableView>(QStringLiteral("kvView"));
+    QVERIFY(kvView);
+    QVERIFY(kvView->model()->rowCount() > 0);
+    const QModelIndex value = kvView->model()->index(0, 1);
+    kvView->setCurrentIndex(value);
+    const QByteArray raw = value.data(RawValueRole).toByteArray();
+    QVERIFY(!raw.isEmpty());
+    QCOMPARE(m_window->inspector()->text(), QString::fromUtf8(raw));
+    QCOMPARE(m_window->inspector()->title(), value.data(ValueTitleRole).toString());
+
+    auto *eventView = child<QTableView>(QStringLiteral("eventLogView"));
+    QVERIFY(eventView);
+    const QModelIndex eventIndex = eventView->model()->index(eventView->model()->rowCount() - 1, 0);
+    eventView->setCurrentIndex(eventIndex);
+    QCOMPARE(m_window->inspector()->title(), eventIndex.data(ValueTitleRole).toString());
+}
+
+void MainWindowTest::windowRendersOffscreen()
+{
+    m_window->controller()->advanceBy(seconds(5));
+    const QPixmap pixmap = m_window->grab();
+    QVERIFY(!pixmap.isNull());
+    QCOMPARE(pixmap.size() / pixmap.devicePixelRatio(), m_window->size());
+
+    // A blank or single-colour grab means nothing was painted.
+    const QImage image = pixmap.toImage();
+    QSet<QRgb> colors;
+    for (int y = 0; y < image.height(); y += 7) {
+        for (int x = 0; x < image.width(); x += 7)
+            colors.insert(image.pixel(x, y));
+    }
+    QVERIFY2(colors.size() > 20, qPrintable(QString::number(colors.size())));
+}
+
+QTEST_MAIN(MainWindowTest)
+#include "tst_mainwindow.moc"
