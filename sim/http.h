@@ -4,11 +4,19 @@
 #include <QList>
 #include <QPair>
 #include <QUrl>
-#include <QUrlQuery>
 
 #include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
 
 namespace roomscope {
+
+/// The first value of the query parameter `name`, decoded as URLSearchParams decodes
+/// application/x-www-form-urlencoded text: '+' is a space, then percent escapes are UTF-8 bytes.
+std::optional<QString> searchParam(const QUrl &url, QStringView name);
+/// Encodes a query parameter so that searchParam() returns exactly `value`, '%', '&' and '+' too.
+QByteArray encodeSearchParam(const QString &value);
 
 class WebSocketClient;
 struct ServerWebSocket;
@@ -32,11 +40,17 @@ struct HttpRequest
         }
         return {};
     }
-    QString queryItem(const QString &name) const
-    {
-        return QUrlQuery(url).queryItemValue(name, QUrl::FullyDecoded);
-    }
-    bool hasQueryItem(const QString &name) const { return QUrlQuery(url).hasQueryItem(name); }
+    /// The first value of a query parameter as URLSearchParams.get() returns it; empty when the
+    /// parameter is missing.
+    QString queryItem(QStringView name) const { return findQueryItem(name).value_or(QString()); }
+    bool hasQueryItem(QStringView name) const { return findQueryItem(name).has_value(); }
+
+private:
+    using SearchParams = std::vector<std::pair<QString, QString>>;
+    std::optional<QString> findQueryItem(QStringView name) const;
+    /// The decoded query and the URL it was decoded from; a request is routed through several
+    /// handlers that each read its parameters, and decoding once saves most of that work.
+    mutable std::shared_ptr<const std::pair<QUrl, SearchParams>> m_searchParams;
 };
 
 struct HttpResponse

@@ -174,9 +174,10 @@ void KvRoom::send(ServerWebSocket &socket, const QByteArray &message)
     const SimTime sentAt = m_simulation.now();
     const SimDuration latency =
         m_locations.sampleLatency(m_object.location, client->location(), m_random);
-    m_simulation.scheduleAfter(latency, [client, message, sentAt] {
-        client->messageReceived(message, sentAt);
-    });
+    const auto deliver = [](void *target, const QByteArray &payload, qint64 sentTime) {
+        static_cast<WebSocketClient *>(target)->messageReceived(payload, sentTime);
+    };
+    m_simulation.scheduleCall(sentAt + latency, deliver, client, message, sentAt);
 }
 
 HttpResponse KvRoom::acceptWebSocket(const HttpRequest &request)
@@ -188,6 +189,7 @@ HttpResponse KvRoom::acceptWebSocket(const HttpRequest &request)
     socket->client = request.upgradeClient;
     socket->acceptedAt = m_simulation.now();
     m_sockets.push_back(socket);
+    ++m_openSockets;
 
     TraceEvent event;
     event.kind = TraceKind::WsAccept;
@@ -202,14 +204,6 @@ HttpResponse KvRoom::acceptWebSocket(const HttpRequest &request)
     response.status = 101;
     response.webSocket = socket;
     return response;
-}
-
-int KvRoom::openSocketCount() const
-{
-    int open = 0;
-    for (const auto &socket : m_sockets)
-        open += socket->state == ServerWebSocket::State::Open ? 1 : 0;
-    return open;
 }
 
 Task<HttpResponse> KvRoomWorker::fetch(LocationId location, HttpRequest request)

@@ -40,7 +40,7 @@ public:
     const std::deque<PendingWrite> &pendingWrites() const { return m_queue; }
     int peakPendingWrites() const { return m_peakPending; }
     const std::vector<std::shared_ptr<ServerWebSocket>> &sockets() const { return m_sockets; }
-    int openSocketCount() const;
+    int openSocketCount() const { return m_openSockets; }
     /// When the key may next be written, or the past when it may be written now.
     SimTime nextWriteAllowedAt(const QString &key) const;
 
@@ -65,6 +65,7 @@ private:
     bool m_draining = false;
     int m_peakPending = 0;
     std::vector<std::shared_ptr<ServerWebSocket>> m_sockets;
+    int m_openSockets = 0; ///< sockets in m_sockets whose state is Open
 };
 
 /// The Worker in front of the rooms: reads `?roomId=`, gets the room's stub with

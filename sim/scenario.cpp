@@ -412,6 +412,13 @@ void readWorkloads(Reader &reader, const QJsonObject &root, Scenario &scenario)
         Scenario::Workload workload;
         workload.name = reader.string(object, itemPath, QStringLiteral("name"),
                                       QStringLiteral("workload-%1").arg(i + 1));
+        for (const Scenario::Workload &earlier : scenario.workloads) {
+            // Each workload's random stream is derived from its name, so names must differ.
+            if (earlier.name == workload.name && !reader.failed())
+                reader.fail(Reader::child(itemPath, QStringLiteral("name")),
+                            QStringLiteral("workload \"%1\" is listed twice; give each workload its "
+                                           "own name").arg(workload.name));
+        }
         workload.room = reader.string(object, itemPath, QStringLiteral("room"), {});
         if (!reader.failed() && !knownRoom(scenario, workload.room))
             reader.fail(Reader::child(itemPath, QStringLiteral("room")),
@@ -550,6 +557,11 @@ Result<Scenario> Scenario::parse(const QByteArray &json, const QString &sourceNa
 
     Scenario scenario;
     scenario.name = reader.string(root, {}, QStringLiteral("name"), {});
+    if (root.contains(QStringLiteral("description"))
+        && !root.value(QStringLiteral("description")).isString())
+        reader.fail({ QStringLiteral("description") },
+                    QStringLiteral("expected a string, found %1")
+                        .arg(Reader::describe(root.value(QStringLiteral("description")))));
     scenario.description = root.value(QStringLiteral("description")).toString();
     scenario.seed = quint64(reader.integer(root, {}, QStringLiteral("seed"), 0,
                                            (qint64(1) << 53), 1));
@@ -558,7 +570,7 @@ Result<Scenario> Scenario::parse(const QByteArray &json, const QString &sourceNa
         scenario.start = *instant;
     else if (!reader.failed())
         reader.fail({ QStringLiteral("start") },
-                    QStringLiteral("expected an ISO 8601 instant in UTC such as \"%1\", found \"%2\"")
+                    QStringLiteral("expected an ISO 8601 instant with a zone, such as \"%1\", found \"%2\"")
                         .arg(QLatin1String(kDefaultStart), start));
     scenario.duration = reader.duration(root, {}, QStringLiteral("duration"), scenario.duration,
                                         milliseconds(1));

@@ -44,7 +44,7 @@ Simulation::~Simulation()
         std::coroutine_handle<>::from_address(address).destroy();
 }
 
-void Simulation::record(TraceEvent event)
+void Simulation::record(TraceEvent &&event)
 {
     event.time = m_now;
     m_trace.record(std::move(event));
@@ -68,13 +68,24 @@ void Simulation::push(SimTime at, Event event)
 void Simulation::schedule(SimTime at, std::function<void()> action)
 {
     Q_ASSERT(at >= m_now);
-    push(std::max(at, m_now), Event { {}, std::move(action) });
+    Event event;
+    event.action = std::move(action);
+    push(std::max(at, m_now), std::move(event));
 }
 
 void Simulation::resumeAt(SimTime at, std::coroutine_handle<> handle)
 {
     Q_ASSERT(at >= m_now);
-    push(std::max(at, m_now), Event { handle, {} });
+    Event event;
+    event.handle = handle;
+    push(std::max(at, m_now), std::move(event));
+}
+
+void Simulation::scheduleCall(SimTime at, PayloadCall call, void *target, QByteArray payload,
+                              qint64 number)
+{
+    Q_ASSERT(at >= m_now);
+    push(std::max(at, m_now), Event { {}, {}, call, target, std::move(payload), number });
 }
 
 void Simulation::spawn(Task<void> task)
@@ -105,6 +116,8 @@ void Simulation::dispatchNext()
     ++m_dispatched;
     if (event.handle)
         event.handle.resume();
+    else if (event.call)
+        event.call(event.target, event.payload, event.number);
     else
         event.action();
 }

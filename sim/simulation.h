@@ -38,7 +38,7 @@ public:
     Trace &trace() { return m_trace; }
     const Trace &trace() const { return m_trace; }
     /// Records a trace event at the current time.
-    void record(TraceEvent event);
+    void record(TraceEvent &&event);
 
     void schedule(SimTime at, std::function<void()> action);
     void scheduleAfter(SimDuration delay, std::function<void()> action)
@@ -46,6 +46,12 @@ public:
         schedule(m_now + delay, std::move(action));
     }
     void resumeAt(SimTime at, std::coroutine_handle<> handle);
+
+    /// A function that an event calls with its target, payload and number.
+    using PayloadCall = void (*)(void *target, const QByteArray &payload, qint64 number);
+    /// Schedules `call(target, payload, number)`. Unlike schedule(), it allocates nothing, which
+    /// matters for the one event per message that a broadcast to thousands of sockets makes.
+    void scheduleCall(SimTime at, PayloadCall call, void *target, QByteArray payload, qint64 number);
 
     /// Starts a task that runs on its own; it is destroyed with the simulation if still pending.
     void spawn(Task<void> task);
@@ -79,11 +85,15 @@ public:
     quint64 dispatchedEventCount() const { return m_dispatched; }
 
 private:
-    /// The work of a pending event: a coroutine to resume, or else an action to call.
+    /// The work of a pending event: a coroutine to resume, a payload call, or else an action.
     struct Event
     {
         std::coroutine_handle<> handle;
         std::function<void()> action;
+        PayloadCall call = nullptr;
+        void *target = nullptr;
+        QByteArray payload;
+        qint64 number = 0;
     };
     /// A heap entry. It is small and trivially copyable, so sifting it through the heap costs a
     /// few word moves. The event itself stays in its slot in m_events.

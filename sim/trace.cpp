@@ -98,16 +98,31 @@ void TraceDigest::addBytes(const void *data, qsizetype size)
         size -= 8;
     }
     if (size > 0) {
-        // Assemble with shifts the word that a memcpy of the last 1 to 7 bytes into a zeroed word
-        // gives. A variable-size memcpy is a libc call, and GCC turns a byte-copy loop into one.
+        // The word that a memcpy of the last 1 to 7 bytes into a zeroed word gives, assembled
+        // from fixed-size copies: a variable-size memcpy is a libc call.
         quint64 word = 0;
-        for (qsizetype i = 0; i < size; ++i) {
 #if Q_BYTE_ORDER == Q_LITTLE_ENDIAN
-            word |= quint64(bytes[i]) << (8 * i);
+        int shift = 0;
+        if (size & 4) {
+            quint32 part;
+            std::memcpy(&part, bytes, 4);
+            word |= quint64(part);
+            bytes += 4;
+            shift = 32;
+        }
+        if (size & 2) {
+            quint16 part;
+            std::memcpy(&part, bytes, 2);
+            word |= quint64(part) << shift;
+            bytes += 2;
+            shift += 16;
+        }
+        if (size & 1)
+            word |= quint64(*bytes) << shift;
 #else
+        for (qsizetype i = 0; i < size; ++i)
             word |= quint64(bytes[i]) << (8 * (7 - i));
 #endif
-        }
         addWord(word);
     }
 }
@@ -129,7 +144,7 @@ QString TraceDigest::hex() const
     return QStringLiteral("%1").arg(m_state, 16, 16, QLatin1Char('0'));
 }
 
-void Trace::record(TraceEvent event)
+void Trace::record(TraceEvent &&event)
 {
     event.sequence = m_count++;
     m_digest.add(event);

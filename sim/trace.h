@@ -90,7 +90,7 @@ class Trace
 public:
     using Sink = std::function<void(const TraceEvent &)>;
 
-    void record(TraceEvent event);
+    void record(TraceEvent &&event);
     /// Adds a sink; returns its index for removeSink().
     int addSink(Sink sink);
     void removeSink(int index);

@@ -1,6 +1,6 @@
 #include "world.h"
 
-#include <QUrlQuery>
+#include <map>
 
 namespace roomscope {
 
@@ -17,11 +17,10 @@ QUrl roomUrl(const QString &route, const QString &roomId,
 {
     // .invalid is reserved (RFC 2606): the simulated Worker never resolves this host.
     QUrl url(QStringLiteral("http://roomscope.invalid/") + route);
-    QUrlQuery items;
-    items.addQueryItem(QStringLiteral("roomId"), roomId);
+    QByteArray encoded = "roomId=" + encodeSearchParam(roomId);
     for (const auto &[name, value] : query)
-        items.addQueryItem(name, value);
-    url.setQuery(items);
+        encoded += '&' + encodeSearchParam(name) + '=' + encodeSearchParam(value);
+    url.setQuery(QString::fromLatin1(encoded), QUrl::StrictMode);
     return url;
 }
 
@@ -148,10 +147,13 @@ Status World::build()
     for (const Scenario::Room &room : m_scenario.rooms) {
         if (!room.location.isEmpty())
             m_rooms->setLocationHint(m_rooms->idFromName(room.name), m_locations.find(room.location));
+        // Clients are numbered per room and location, across groups in the same location.
+        std::map<QString, int> numbers;
         for (const Scenario::ClientGroup &group : room.clients) {
             const LocationId location = m_locations.find(group.location);
             for (int i = 0; i < group.count; ++i) {
-                const QString name = QStringLiteral("%1/%2/%3").arg(room.name, group.location).arg(i + 1);
+                const int number = ++numbers[group.location];
+                const QString name = QStringLiteral("%1/%2/%3").arg(room.name, group.location).arg(number);
                 auto client = std::make_unique<SimulatedClient>(*this, name, room.name, location);
                 SimulatedClient *raw = client.get();
                 m_clients.push_back(std::move(client));

@@ -145,10 +145,10 @@ quint64 xorshift64(quint64 &state)
 }
 
 /// Dispatches `events` events from a std::priority_queue that contains `pending` events before
-/// each pop, because every handled event schedules one more, up to 100 ms of virtual time later.
-/// The handling folds the payload into a checksum that the caller prints, so the optimizer cannot
-/// drop it.
-/// Kept out of line so that a profiler can tell its cost from the simulation's.
+/// each pop. Each handled event schedules one more, up to 100 ms of virtual time later, so the
+/// queue keeps its size. The handling folds the payload into a checksum that the caller prints,
+/// so the optimizer cannot drop it. The function is kept out of line so that a profiler can tell
+/// its cost from the simulation's.
 Q_NEVER_INLINE double timeBareLoop(quint64 events, qsizetype pending, quint64 &checksum)
 {
     constexpr quint64 kMaxDelayUs = 100'000;

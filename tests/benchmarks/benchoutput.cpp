@@ -52,8 +52,9 @@ void printMachine(const MachineInfo &machine, const Scenario &scenario, SimDurat
 void printSpeed(const SpeedResult &speed)
 {
     const double ratio = speed.ratio();
-    out() << "Event rate (median of " << speed.simulation.seconds.size()
-          << " runs, best in brackets)\n";
+    const size_t runs = speed.simulation.seconds.size();
+    out() << "Event rate (median of " << runs << (runs == 1 ? " run" : " runs")
+          << ", best in brackets)\n";
     out() << QStringLiteral("  %1 %2 %3 %4\n")
                  .arg(QStringLiteral("phase"), -24)
                  .arg(QStringLiteral("events"), 12)

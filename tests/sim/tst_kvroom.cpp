@@ -196,6 +196,10 @@ private slots:
     void routes_data();
     void routes();
     void putThenGet();
+    void queryValuesAreLiteral_data();
+    void queryValuesAreLiteral();
+    void searchParamDecodesAsUrlSearchParams_data();
+    void searchParamDecodesAsUrlSearchParams();
     void countsAcceptedSockets();
     void coalescesWritesToOneKey();
     void pacesWritesToOneKey_data();
@@ -284,6 +288,75 @@ void TestKvRoom::putThenGet()
     QCOMPARE(reads.size(), size_t(1));
     QCOMPARE(reads[0].numbers[0], 0); // fromCentral
     QCOMPARE(get->arrivedAt, kStart + seconds(1) + 2 * kLocalUs + milliseconds(1));
+}
+
+void TestKvRoom::queryValuesAreLiteral_data()
+{
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<QString>("value");
+
+    QTest::newRow("percent escape") << QStringLiteral("a%26b") << QStringLiteral("100%");
+    QTest::newRow("ampersand and equals") << QStringLiteral("a&b=c") << QStringLiteral("x=1&y=2");
+    QTest::newRow("plus and space") << QStringLiteral("a+b c") << QStringLiteral("1 + 1");
+    QTest::newRow("non-ASCII") << QStringLiteral("ń.html") << QStringLiteral("€ 5");
+}
+
+void TestKvRoom::queryValuesAreLiteral()
+{
+    QFETCH(QString, key);
+    QFETCH(QString, value);
+
+    RoomFixture fixture;
+    Reply *put = fixture.send(kStart, fixture.lhr, roomUrl("put", "lobby", { { "key", key }, { "value", value } }));
+    Reply *get = fixture.send(kStart + seconds(1), fixture.lhr,
+                              roomUrl("get", "lobby", { { "key", key } }));
+    fixture.simulation.runUntil(kStart + seconds(10));
+
+    QVERIFY(put->response.has_value());
+    QCOMPARE(put->response->status, 200);
+    const std::optional<KvEntry> central = fixture.kv->centralEntry(key);
+    QVERIFY(central.has_value());
+    QCOMPARE(central->value, value.toUtf8());
+    QVERIFY(get->response.has_value());
+    QCOMPARE(get->response->body, value.toUtf8());
+}
+
+void TestKvRoom::searchParamDecodesAsUrlSearchParams_data()
+{
+    QTest::addColumn<QString>("query");
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<bool>("present");
+    QTest::addColumn<QString>("value");
+
+    QTest::newRow("plus is a space") << QStringLiteral("key=a+b") << QStringLiteral("key") << true
+                                     << QStringLiteral("a b");
+    QTest::newRow("escaped plus") << QStringLiteral("key=a%2Bb") << QStringLiteral("key") << true
+                                  << QStringLiteral("a+b");
+    QTest::newRow("first of two") << QStringLiteral("key=1&key=2") << QStringLiteral("key") << true
+                                  << QStringLiteral("1");
+    QTest::newRow("no equals sign") << QStringLiteral("flag&key=v") << QStringLiteral("flag")
+                                    << true << QString();
+    QTest::newRow("missing") << QStringLiteral("key=v") << QStringLiteral("roomId") << false
+                             << QString();
+    QTest::newRow("escaped name") << QStringLiteral("room%49d=x") << QStringLiteral("roomId")
+                                  << true << QStringLiteral("x");
+    QTest::newRow("UTF-8 escapes") << QStringLiteral("v=%E2%82%AC") << QStringLiteral("v") << true
+                                   << QStringLiteral("€");
+}
+
+void TestKvRoom::searchParamDecodesAsUrlSearchParams()
+{
+    QFETCH(QString, query);
+    QFETCH(QString, name);
+    QFETCH(bool, present);
+    QFETCH(QString, value);
+
+    QUrl url(QStringLiteral("http://roomscope.invalid/get"));
+    url.setQuery(query, QUrl::StrictMode);
+    const std::optional<QString> found = searchParam(url, name);
+    QCOMPARE(found.has_value(), present);
+    if (present)
+        QCOMPARE(*found, value);
 }
 
 void TestKvRoom::countsAcceptedSockets()

@@ -307,8 +307,29 @@ void TestScenario::malformed_data()
   "start": "yesterday"
 }
 )json")
-        << QStringLiteral("bad.json:4:12: start: expected an ISO 8601 instant in UTC such as "
-                          "\"2026-01-01T00:00:00Z\", found \"yesterday\"");
+        << QStringLiteral("bad.json:4:12: start: expected an ISO 8601 instant with a zone, such "
+                          "as \"2026-01-01T00:00:00Z\", found \"yesterday\"");
+    QTest::newRow("description not a string")
+        << QByteArray(R"json({
+  "name": "t",
+  "description": 42,
+  "locations": ["LHR"]
+}
+)json")
+        << QStringLiteral("bad.json:3:18: description: expected a string, found 42");
+    QTest::newRow("duplicate workload name")
+        << QByteArray(R"json({
+  "name": "t",
+  "locations": ["LHR"],
+  "rooms": [ { "name": "lobby" } ],
+  "workloads": [
+    { "name": "w", "room": "lobby", "rate": 1, "mix": { "put": 1 }, "keys": ["k"] },
+    { "name": "w", "room": "lobby", "rate": 2, "mix": { "get": 1 }, "keys": ["k"] }
+  ]
+}
+)json")
+        << QStringLiteral("bad.json:7:15: workloads[1].name: workload \"w\" is listed twice; give "
+                          "each workload its own name");
     QTest::newRow("bad duration")
         << QByteArray(R"json({
   "name": "t",
