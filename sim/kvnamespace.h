@@ -121,6 +121,20 @@ public:
     Task<Status> remove(QString actor, LocationId from, QString key);
     Task<Result<KvListResult>> list(QString actor, LocationId from, KvListOptions options = {});
 
+    // Writes made outside any Worker, as the dashboard or `wrangler kv` make them: they go straight
+    // to the central store, bump the version, are traced, and leave location caches as they are.
+    // Defined in kvnamespaceedit.cpp.
+
+    /// Writes one entry after the same validation as put(), without the same-key write limit.
+    Status writeEntry(const QString &key, const QByteArray &value, KvPutOptions options = {});
+    Status deleteEntry(const QString &key);
+    /// Deletes every live key with the prefix; returns how many were deleted.
+    Result<qint64> deleteByPrefix(const QString &prefix);
+
+    /// Writes all entries in one transaction, or none when one fails. Defined in
+    /// kvnamespaceimport.cpp.
+    Status importEntries(const std::vector<KvEntry> &entries);
+
     /// The central entry of a key as a read would see it now (expired keys are missing).
     std::optional<KvEntry> centralEntry(const QString &key) const;
     /// What a read at `location` would return now; it changes no cache.
