@@ -141,13 +141,21 @@ int main(int argc, char *argv[])
     // alternatives instead.
     if (!hasEnvironment("DISPLAY") && !hasEnvironment("WAYLAND_DISPLAY")
         && !hasEnvironment("QT_QPA_PLATFORM") && !options.platformGiven) {
+        // Name the program as it was started, so that the printed commands run as they are.
+        const QString program = QString::fromLocal8Bit(argv[0]);
+        const QString scenario = options.scenarioPath.isEmpty()
+            ? QStringLiteral("resources/scenarios/kv-room.json")
+            : options.scenarioPath;
         QTextStream(stderr)
             << "roomscope: no display found (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM are "
                "unset), so the GUI cannot start.\n"
-               "Run a scenario without the GUI:\n"
-               "    roomscope run resources/scenarios/kv-room.json\n"
-               "or start the GUI under a virtual X server:\n"
-               "    xvfb-run -a build/app/roomscope\n";
+               "Run the scenario without the GUI:\n"
+               "    " << program << " run " << scenario << "\n"
+               "or start the GUI on a virtual X server:\n"
+               "    xvfb-run -a -s \"-screen 0 1600x1000x24\" " << program << "\n"
+               "or take a screenshot of it after 10 seconds of running (import is ImageMagick's):\n"
+               "    xvfb-run -a -s \"-screen 0 1600x1000x24\" sh -c '" << program
+            << " --run-on-open & sleep 10; import -window root roomscope.png; kill $!'\n";
         return kExitInvalidInput;
     }
 

@@ -12,6 +12,7 @@ void Metrics::observe(const TraceEvent &event)
         ++requests;
         if (event.numbers[1] >= 400)
             ++requestsFailed;
+        ++responsesByStatus[int(event.numbers[1])];
         requestLatenciesUs.push_back(event.numbers[2]);
         break;
     case TraceKind::KvGet:

@@ -17,6 +17,7 @@ public:
 
     quint64 requests = 0;
     quint64 requestsFailed = 0; ///< responses with status 400 or above
+    std::map<int, quint64> responsesByStatus; ///< completed requests by response status
     quint64 kvReads = 0;
     quint64 kvReadsFromCentral = 0;
     quint64 kvStaleReads = 0;

@@ -23,6 +23,13 @@ QString money(double usd)
     return QStringLiteral("$%1").arg(usd, 0, 'f', usd < 1 ? 6 : 2);
 }
 
+// Rounds to 9 decimals so that JSON shows 0.0007, not the 0.0006999999999999999 that the
+// arithmetic gives; no price or usage figure here needs more digits.
+double roundedForJson(double value)
+{
+    return std::round(value * 1e9) / 1e9;
+}
+
 QString milliseconds(double us)
 {
     return QStringLiteral("%1 ms").arg(us / 1000.0, 0, 'f', 1);
@@ -110,6 +117,7 @@ Report buildReport(const World &world)
                                double(metrics.kvDeletes), doRequests, activeSeconds,
                                report.duration);
 
+    report.responsesByStatus = metrics.responsesByStatus;
     auto &v = report.values;
     v[QStringLiteral("requests.total")] = double(metrics.requests);
     v[QStringLiteral("requests.failed")] = double(metrics.requestsFailed);
@@ -162,7 +170,14 @@ QString Report::toText() const
     lines << QStringLiteral("  events         %1 run, %2 traced, trace digest %3")
                  .arg(events).arg(traceEvents).arg(traceDigest);
     lines << QString();
-    lines << QStringLiteral("Requests         %1 (%2 failed)").arg(count("requests.total"), count("requests.failed"));
+    QStringList failures;
+    for (const auto &[status, requests] : responsesByStatus) {
+        if (status >= 400)
+            failures << QStringLiteral("%1 with status %2").arg(requests).arg(status);
+    }
+    lines << QStringLiteral("Requests         %1 (%2 failed%3)")
+                 .arg(count("requests.total"), count("requests.failed"),
+                      failures.isEmpty() ? QString() : QStringLiteral(": ") + failures.join(QStringLiteral(", ")));
     lines << QStringLiteral("  latency        p50 %1, p99 %2")
                  .arg(milliseconds(value("latency.p50Ms") * 1000), milliseconds(value("latency.p99Ms") * 1000));
     lines << QStringLiteral("KV reads         %1 (%2 from the central store, %3 stale)")
@@ -203,7 +218,10 @@ QString Report::toText() const
     }
     lines << QString();
     lines << (passed() ? QStringLiteral("Result: passed")
-                       : QStringLiteral("Result: FAILED; reproduce with --seed %1").arg(seed));
+                       : QStringLiteral("Result: FAILED; reproduce with --seed %1%2")
+                             .arg(seed)
+                             .arg(overrides.isEmpty() ? QString()
+                                                      : QLatin1Char(' ') + overrides.join(QLatin1Char(' '))));
     return lines.join(QLatin1Char('\n')) + QLatin1Char('\n');
 }
 
@@ -212,6 +230,9 @@ QJsonObject Report::toJson() const
     QJsonObject metrics;
     for (const auto &[name, value] : values)
         metrics.insert(name, value);
+    QJsonObject statuses;
+    for (const auto &[status, requests] : responsesByStatus)
+        statuses.insert(QString::number(status), double(requests));
     QJsonArray roomArray;
     for (const Room &room : rooms) {
         roomArray.append(QJsonObject {
@@ -241,17 +262,18 @@ QJsonObject Report::toJson() const
         { QStringLiteral("traceEvents"), double(traceEvents) },
         { QStringLiteral("traceDigest"), traceDigest },
         { QStringLiteral("metrics"), metrics },
+        { QStringLiteral("responsesByStatus"), statuses },
         { QStringLiteral("rooms"), roomArray },
         { QStringLiteral("cost"), QJsonObject {
-              { QStringLiteral("runUsd"), cost.runUsd },
-              { QStringLiteral("kvReadsUsd"), cost.kvReadsUsd },
-              { QStringLiteral("kvWritesUsd"), cost.kvWritesUsd },
-              { QStringLiteral("kvDeletesUsd"), cost.kvDeletesUsd },
-              { QStringLiteral("doRequestsUsd"), cost.doRequestsUsd },
-              { QStringLiteral("doDurationUsd"), cost.doDurationUsd },
+              { QStringLiteral("runUsd"), roundedForJson(cost.runUsd) },
+              { QStringLiteral("kvReadsUsd"), roundedForJson(cost.kvReadsUsd) },
+              { QStringLiteral("kvWritesUsd"), roundedForJson(cost.kvWritesUsd) },
+              { QStringLiteral("kvDeletesUsd"), roundedForJson(cost.kvDeletesUsd) },
+              { QStringLiteral("doRequestsUsd"), roundedForJson(cost.doRequestsUsd) },
+              { QStringLiteral("doDurationUsd"), roundedForJson(cost.doDurationUsd) },
               { QStringLiteral("doRequests"), cost.doRequests },
-              { QStringLiteral("doGbSeconds"), cost.doGbSeconds },
-              { QStringLiteral("monthlyUsd"), cost.monthlyUsd },
+              { QStringLiteral("doGbSeconds"), roundedForJson(cost.doGbSeconds) },
+              { QStringLiteral("monthlyUsd"), roundedForJson(cost.monthlyUsd) },
           } },
         { QStringLiteral("expectations"), expectationArray },
         { QStringLiteral("passed"), passed() },

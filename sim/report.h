@@ -81,6 +81,10 @@ struct Report
     quint64 traceEvents = 0;
     QString traceDigest;
     std::map<QString, double> values; ///< every metric by name, as expectations refer to them
+    std::map<int, quint64> responsesByStatus;
+    /// Command-line options that changed the scenario (such as "--duration 10s"); the failure
+    /// line repeats them so that the printed command reproduces the run.
+    QStringList overrides;
     std::vector<Room> rooms;
     CostEstimate cost;
     std::vector<ExpectationResult> expectations;

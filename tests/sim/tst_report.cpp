@@ -190,6 +190,14 @@ void TestReport::countersMatchTrace()
     QCOMPARE(double(countOf(events, TraceKind::RequestStart)),
         double(countOf(events, TraceKind::RequestEnd)));
     QCOMPARE(values.at(QStringLiteral("requests.failed")), double(failed));
+    std::map<int, quint64> statuses;
+    for (const TraceEvent &event : events) {
+        if (event.kind == TraceKind::RequestEnd)
+            ++statuses[int(event.numbers[1])];
+    }
+    QCOMPARE(m_run->report.responsesByStatus, statuses);
+    QVERIFY(m_run->report.toText().contains(
+        QStringLiteral("(%1 failed: %2 with status 404)").arg(failed).arg(statuses[404])));
     QCOMPARE(values.at(QStringLiteral("objects.created")), 2.0);
     QCOMPARE(values.at(QStringLiteral("ws.broadcasts")),
         double(countOf(events, TraceKind::WsBroadcast)));
@@ -285,8 +293,12 @@ void TestReport::jsonMatchesValues()
     QCOMPARE(
         rooms[1].toObject().value(QStringLiteral("location")).toString(), QStringLiteral("SJC"));
     const QJsonObject cost = json.value(QStringLiteral("cost")).toObject();
-    QCOMPARE(cost.value(QStringLiteral("runUsd")).toDouble(), report.cost.runUsd);
-    QCOMPARE(cost.value(QStringLiteral("monthlyUsd")).toDouble(), report.cost.monthlyUsd);
+    // The JSON rounds money to 9 decimals.
+    QCOMPARE(cost.value(QStringLiteral("runUsd")).toDouble(),
+             std::round(report.cost.runUsd * 1e9) / 1e9);
+    QCOMPARE(cost.value(QStringLiteral("monthlyUsd")).toDouble(),
+             std::round(report.cost.monthlyUsd * 1e9) / 1e9);
+    QVERIFY(json.value(QStringLiteral("responsesByStatus")).toObject().contains(QStringLiteral("200")));
 }
 
 void TestReport::costUsesRunUsage()
@@ -434,6 +446,11 @@ void TestReport::failingExpectation()
     QVERIFY(text.contains(QStringLiteral("\n  FAIL  ws.accepted == 399 (actual 400)\n")));
     QVERIFY(text.endsWith(QStringLiteral("\nResult: FAILED; reproduce with --seed 1\n")));
     QCOMPARE(report.toJson().value(QStringLiteral("passed")).toBool(), false);
+
+    Report overridden = report;
+    overridden.overrides = { QStringLiteral("--duration"), QStringLiteral("10s") };
+    QVERIFY(overridden.toText().endsWith(
+        QStringLiteral("\nResult: FAILED; reproduce with --seed 1 --duration 10s\n")));
 }
 
 QTEST_GUILESS_MAIN(TestReport)
