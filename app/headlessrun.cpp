@@ -1,5 +1,6 @@
 #include "headlessrun.h"
 
+#include "kvbulkjson.h"
 #include "report.h"
 #include "scenario.h"
 #include "world.h"
@@ -11,6 +12,7 @@
 #include <QTextStream>
 
 #include <cstdio>
+#include <limits>
 
 namespace roomscope {
 
@@ -45,6 +47,38 @@ private:
     QFile m_file;
 };
 
+Status importKv(World &world, const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return Error::error(QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
+    const KvBulkParseResult parsed =
+        parseKvBulkJson(file.readAll(), epochSeconds(world.simulation().now()),
+                        world.kv().settings().maxValueBytes);
+    if (!parsed.ok()) {
+        return Error::error(QStringLiteral("%1 is invalid, so no entry was written:\n  %2")
+                                .arg(path, parsed.errors.join(QStringLiteral("\n  "))));
+    }
+    if (Status imported = world.kv().importEntries(parsed.entries); !imported) {
+        return Error::error(
+            QStringLiteral("cannot import %1: %2").arg(path, imported.error().message));
+    }
+    return Done {};
+}
+
+Status exportKv(const World &world, const QString &path)
+{
+    const std::vector<KvEntry> entries =
+        world.kv().entries(QString(), QByteArray(), std::numeric_limits<int>::max());
+    QFile file(path);
+    const QByteArray json = exportKvBulkJson(entries);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) || file.write(json) != json.size()) {
+        return Error::error(
+            QStringLiteral("cannot write the KV export to %1: %2").arg(path, file.errorString()));
+    }
+    return Done {};
+}
+
 } // namespace
 
 int runHeadless(const QStringList &arguments)
@@ -68,7 +102,27 @@ int runHeadless(const QStringList &arguments)
     const QCommandLineOption traceOption(QStringLiteral("trace"),
                                          QStringLiteral("Write every trace event to FILE as JSON lines."),
                                          QStringLiteral("FILE"));
-    parser.addOptions({ seedOption, durationOption, reportOption, traceOption });
+    const QCommandLineOption kvImportOption(
+        QStringLiteral("kv-import"),
+        QStringLiteral("Write the entries of a `wrangler kv bulk put` JSON file to the KV namespace "
+                       "before the run starts. An invalid file writes nothing and exits with 2."),
+        QStringLiteral("FILE.json"));
+    const QCommandLineOption kvExportOption(
+        QStringLiteral("kv-export"),
+        QStringLiteral("After the run, write the live KV entries to FILE.json in the same bulk "
+                       "format."),
+        QStringLiteral("FILE.json"));
+    const QCommandLineOption saveSessionOption(
+        QStringLiteral("save-session"),
+        QStringLiteral("After the run, save the KV store to an SQLite session file."),
+        QStringLiteral("FILE.sqlite"));
+    const QCommandLineOption loadSessionOption(
+        QStringLiteral("load-session"),
+        QStringLiteral("Start the KV namespace with the entries of a session file that "
+                       "--save-session wrote. The file is only read."),
+        QStringLiteral("FILE.sqlite"));
+    parser.addOptions({ seedOption, durationOption, reportOption, traceOption, loadSessionOption,
+                        kvImportOption, kvExportOption, saveSessionOption });
     if (!parser.parse(arguments))
         return fail(parser.errorText());
     if (parser.isSet(QStringLiteral("help"))) {
@@ -102,9 +156,14 @@ int runHeadless(const QStringList &arguments)
         scenario.value().duration = *duration;
     }
 
-    Result<std::unique_ptr<World>> world = World::create(*scenario, seed);
+    Result<std::unique_ptr<World>> world =
+        World::create(*scenario, seed, parser.value(loadSessionOption));
     if (!world)
         return fail(world.error().message);
+    if (parser.isSet(kvImportOption)) {
+        if (Status imported = importKv(*world.value(), parser.value(kvImportOption)); !imported)
+            return fail(imported.error().message);
+    }
     TraceFile traceFile;
     if (parser.isSet(traceOption)) {
         if (!traceFile.open(parser.value(traceOption)))
@@ -114,8 +173,22 @@ int runHeadless(const QStringList &arguments)
             [&traceFile](const TraceEvent &event) { traceFile.write(event); });
     }
     world.value()->runToEnd();
+    if (parser.isSet(saveSessionOption)) {
+        if (Status saved = world.value()->kv().saveStore(parser.value(saveSessionOption)); !saved)
+            return fail(saved.error().message);
+    }
+    if (parser.isSet(kvExportOption)) {
+        if (Status exported = exportKv(*world.value(), parser.value(kvExportOption)); !exported)
+            return fail(exported.error().message);
+    }
 
-    const Report report = buildReport(*world.value());
+    Report report = buildReport(*world.value());
+    // Options that change what runs, so that the failure line's command reproduces this run.
+    for (const QCommandLineOption &option : { durationOption, loadSessionOption, kvImportOption }) {
+        if (parser.isSet(option))
+            report.overrides << QStringLiteral("--") + option.names().constFirst()
+                    << parser.value(option);
+    }
     QTextStream out(stdout);
     if (format == QLatin1String("json"))
         out << QJsonDocument(report.toJson()).toJson(QJsonDocument::Indented);

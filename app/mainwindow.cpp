@@ -4,6 +4,7 @@
 #include "eventlogmodel.h"
 #include "eventlogpane.h"
 #include "inspectorpane.h"
+#include "kvbrowserpane.h"
 #include "kvkeysmodel.h"
 #include "kvkeyspane.h"
 #include "messagebanner.h"
@@ -29,6 +30,7 @@
 #include <QSettings>
 #include <QStatusBar>
 #include <QTableView>
+#include <QTreeView>
 #include <QVBoxLayout>
 
 Q_LOGGING_CATEGORY(lcMainWindow, "roomscope.app.mainwindow", QtWarningMsg)
@@ -38,7 +40,7 @@ namespace roomscope {
 namespace {
 
 /// Bumped when the docks change, so that restoreState() ignores a layout saved by an older build.
-constexpr int kWindowStateVersion = 1;
+constexpr int kWindowStateVersion = 2;
 /// How long transient status bar messages stay.
 constexpr int kStatusMessageMs = 8000;
 
@@ -153,7 +155,12 @@ void MainWindow::createDocks()
     QDockWidget *connectionsDock = addDock(tr("Connections"), QStringLiteral("connectionsDock"),
         connectionsView, Qt::BottomDockWidgetArea);
 
+    auto *kvBrowser = new KvBrowserPane(m_controller, this);
+    QDockWidget *kvBrowserDock = addDock(
+        tr("KV browser"), QStringLiteral("kvBrowserDock"), kvBrowser, Qt::BottomDockWidgetArea);
+
     splitDockWidget(eventDock, pendingDock, Qt::Horizontal);
+    tabifyDockWidget(eventDock, kvBrowserDock);
     tabifyDockWidget(pendingDock, connectionsDock);
     pendingDock->raise();
     resizeDocks({ roomsDock, composerDock }, { 620, 360 }, Qt::Horizontal);
@@ -162,12 +169,13 @@ void MainWindow::createDocks()
     resizeDocks({ eventDock, pendingDock }, { 900, 700 }, Qt::Horizontal);
     resizeDocks({ eventDock }, { 330 }, Qt::Vertical);
 
-    for (QTableView *view :
-        { roomsView, kvPane->view(), pendingView, connectionsView, m_eventLogPane->view() })
+    for (QAbstractItemView *view : std::initializer_list<QAbstractItemView *> { roomsView,
+             kvPane->view(), kvBrowser->view(), pendingView, connectionsView,
+             m_eventLogPane->view() })
         followSelection(view);
 }
 
-void MainWindow::followSelection(QTableView *view)
+void MainWindow::followSelection(QAbstractItemView *view)
 {
     connect(view->selectionModel(), &QItemSelectionModel::currentChanged, m_inspector,
         [this](const QModelIndex &current) { m_inspector->showIndex(current); });

@@ -4,6 +4,7 @@
 
 #include <optional>
 
+class QAbstractItemView;
 class QDockWidget;
 class QLabel;
 class QTableView;
@@ -54,7 +55,7 @@ private:
     void createStatusBar();
     QDockWidget *addDock(
         const QString &title, const QString &objectName, QWidget *widget, Qt::DockWidgetArea area);
-    void followSelection(QTableView *view);
+    void followSelection(QAbstractItemView *view);
     void chooseScenario();
     void reloadScenario();
     void showAbout();

@@ -73,16 +73,41 @@ Status validateKey(const QString &key, Operation operation)
     return Done {};
 }
 
-Status validateCacheTtl(double cacheTtl)
+Status validateCacheTtl(double cacheTtl, qint64 minimumSeconds)
 {
     const double shown = std::isnan(cacheTtl) ? 0 : cacheTtl;
-    if (std::isnan(cacheTtl) || cacheTtl < kMinCacheTtlSeconds) {
+    if (std::isnan(cacheTtl) || cacheTtl < double(minimumSeconds)) {
         return failure(Operation::Get, 400,
                        QStringLiteral("Invalid cache_ttl of %1. Cache TTL must be at least %2.")
                            .arg(jsNumber(shown))
-                           .arg(kMinCacheTtlSeconds));
+                           .arg(minimumSeconds));
     }
     return Done {};
+}
+
+Status validateBulkGet(qsizetype keyCount, const QString &type)
+{
+    if (keyCount < 1) {
+        return failure(Operation::GetBulk, 400,
+                       QStringLiteral("You must request a minimum of 1 key"));
+    }
+    if (keyCount > kMaxBulkGetKeys) {
+        return failure(Operation::GetBulk, 400,
+                       QStringLiteral("You can request a maximum of %1 keys").arg(kMaxBulkGetKeys));
+    }
+    if (type != QLatin1String("text") && type != QLatin1String("json")) {
+        return failure(Operation::GetBulk, 400,
+                       QStringLiteral("\"%1\" is not a valid type. Use \"json\" or \"text\"")
+                           .arg(type));
+    }
+    return Done {};
+}
+
+Error tooManyOperations()
+{
+    // NOTE: workerd's source for this limit was not available. This is the text that
+    // applications report from deployed Workers when a binding makes its 1,001st call.
+    return Error::error(QStringLiteral("Too many API requests by single Worker invocation."));
 }
 
 Status validateExpiration(std::optional<double> expiration, std::optional<double> expirationTtl,

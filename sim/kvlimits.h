@@ -22,6 +22,10 @@ constexpr qint64 kMinCacheTtlSeconds = 30; ///< current docs and Miniflare; olde
 constexpr qint64 kDefaultCacheTtlSeconds = 60;
 constexpr int kMaxListLimit = 1000; ///< also the default list limit
 constexpr SimDuration kSameKeyWriteIntervalUs = seconds(1); ///< one write per second per key
+/// KV calls per Worker invocation; a bulk read counts as one.
+constexpr int kMaxOperationsPerInvocation = 1000;
+constexpr int kMaxBulkGetKeys = 100;
+constexpr qsizetype kMaxBulkGetBytes = 25 * 1024 * 1024; ///< total of the values of a bulk read
 
 /// The operation name in server errors ("KV GET failed: ..."). A list reports as GET.
 enum class Operation { Get, GetBulk, Put, Delete };
@@ -32,8 +36,13 @@ Error failure(Operation operation, int status, const QString &text);
 
 /// Checks a key as workerd does before sending any request.
 Status validateKey(const QString &key, Operation operation);
-/// Checks a read's cacheTtl; NaN reports as 0, as Miniflare does.
-Status validateCacheTtl(double cacheTtl);
+/// Checks a read's cacheTtl against `minimumSeconds`; NaN reports as 0, as Miniflare does.
+Status validateCacheTtl(double cacheTtl, qint64 minimumSeconds = kMinCacheTtlSeconds);
+/// Checks the key count and type of a bulk read, as the KV server does. `keyCount` counts
+/// duplicates, as the request body does.
+Status validateBulkGet(qsizetype keyCount, const QString &type);
+/// The error of a call made after the invocation's kMaxOperationsPerInvocation calls.
+Error tooManyOperations();
 /// Checks a write's expiration options at `nowSeconds`; the TTL is checked first and wins.
 Status validateExpiration(std::optional<double> expiration, std::optional<double> expirationTtl,
                           qint64 nowSeconds);

@@ -1,11 +1,103 @@
 #include "kvnamespace.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonParseError>
+
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 namespace roomscope {
 
+KvSettings kvSettingsForProfile(KvProfile profile)
+{
+    KvSettings settings;
+    switch (profile) {
+    case KvProfile::Production:
+        break;
+    case KvProfile::Local:
+        // Miniflare keeps one SQLite store, validates cacheTtl but ignores it, and never
+        // rate-limits, so every read sees the latest write at once.
+        settings.readYourWrites = true;
+        settings.locationCaches = false;
+        settings.networkLatency = false;
+        settings.cacheHitLatency = 0;
+        settings.writeRateLimit = WriteRateLimit::Off;
+        break;
+    }
+    return settings;
+}
+
+std::optional<KvProfile> kvProfileFromName(const QString &name)
+{
+    if (name == QLatin1String("production"))
+        return KvProfile::Production;
+    if (name == QLatin1String("local"))
+        return KvProfile::Local;
+    return std::nullopt;
+}
+
+std::optional<KvValueType> kvValueTypeFromName(const QString &name)
+{
+    if (name == QLatin1String("text"))
+        return KvValueType::Text;
+    if (name == QLatin1String("json"))
+        return KvValueType::Json;
+    if (name == QLatin1String("arrayBuffer"))
+        return KvValueType::ArrayBuffer;
+    if (name == QLatin1String("stream"))
+        return KvValueType::Stream;
+    return std::nullopt;
+}
+
+Status KvInvocation::countOperation()
+{
+    if (m_operationCount >= m_maxOperations)
+        return kv::tooManyOperations();
+    ++m_operationCount;
+    return Done {};
+}
+
 namespace {
+
+/// Parses a value as JSON.parse() would, including a bare number, string, true, false or null
+/// at the top level. Returns nothing and sets `problem` when the bytes are not one JSON value.
+std::optional<QJsonValue> parseJsonValue(const QByteArray &bytes, QString *problem)
+{
+    // QJsonDocument accepts only an object or an array at the top level, so the value is
+    // wrapped in an array, which must then hold exactly one element.
+    QJsonParseError error;
+    const QJsonDocument document = QJsonDocument::fromJson('[' + bytes + ']', &error);
+    if (error.error != QJsonParseError::NoError) {
+        *problem = QStringLiteral("%1 at byte %2")
+                       .arg(error.errorString())
+                       .arg(std::max(0, error.offset - 1));
+        return std::nullopt;
+    }
+    const QJsonArray array = document.array();
+    if (array.size() != 1) {
+        *problem = array.isEmpty() ? QStringLiteral("no value")
+                                   : QStringLiteral("more than one value");
+        return std::nullopt;
+    }
+    return array.first();
+}
+
+Error unknownTypeError()
+{
+    return Error::typeError(QStringLiteral("Unknown response type. Possible types are \"text\", "
+                                           "\"arrayBuffer\", \"json\", and \"stream\"."));
+}
+
+/// The error of a "json" read of a value that is not JSON.
+/// NOTE: V8's JSON.parse message (such as `Unexpected token 'v', "v" is not valid JSON`) cannot
+/// be reproduced from Qt's parser; only the SyntaxError kind matches the platform.
+Error notJsonError(const QString &key, const QString &problem)
+{
+    return { Error::Kind::SyntaxError,
+             QStringLiteral("The value of KV key \"%1\" is not valid JSON: %2.").arg(key, problem) };
+}
 
 SimDuration ttlFromSeconds(double secondsValue)
 {
@@ -63,6 +155,8 @@ const KvNamespace::CacheEntry *KvNamespace::freshCacheEntry(LocationId location,
                                                             const QByteArray &key,
                                                             SimDuration readTtl) const
 {
+    if (!m_settings.locationCaches)
+        return nullptr;
     const Cache &cache = m_caches[size_t(location)];
     const auto it = cache.find(key);
     if (it == cache.end())
@@ -87,17 +181,24 @@ bool KvNamespace::isStale(const CacheEntry &cached, const std::optional<KvEntry>
 
 SimDuration KvNamespace::oneWay(LocationId from, LocationId to)
 {
+    if (!m_settings.networkLatency)
+        return 0;
     return m_locations.sampleLatency(from, to, m_random);
 }
 
 Task<Result<KvReadResult>> KvNamespace::get(QString actor, LocationId from, QString key,
-                                            KvGetOptions options)
+                                            KvGetOptions options, KvInvocation *invocation)
 {
     if (Status valid = kv::validateKey(key, kv::Operation::Get); !valid)
         co_return valid.error();
+    if (invocation) {
+        if (Status counted = invocation->countOperation(); !counted)
+            co_return counted.error();
+    }
     SimDuration readTtl = m_settings.defaultCacheTtl;
     if (options.cacheTtl) {
-        if (Status valid = kv::validateCacheTtl(*options.cacheTtl); !valid)
+        if (Status valid = kv::validateCacheTtl(*options.cacheTtl, m_settings.minCacheTtlSeconds);
+            !valid)
             co_return valid.error();
         readTtl = ttlFromSeconds(*options.cacheTtl);
     }
@@ -108,7 +209,8 @@ Task<Result<KvReadResult>> KvNamespace::get(QString actor, LocationId from, QStr
         CacheEntry &entry = m_caches[size_t(from)][utf8Key];
         entry.ttl = std::min(entry.ttl, readTtl);
         const CacheEntry served = *cached;
-        co_await m_simulation.sleep(m_settings.cacheHitLatency);
+        if (m_settings.networkLatency)
+            co_await m_simulation.sleep(m_settings.cacheHitLatency);
         result.value = served.value;
         result.metadata = served.metadata;
         result.version = served.version;
@@ -117,24 +219,63 @@ Task<Result<KvReadResult>> KvNamespace::get(QString actor, LocationId from, QStr
         co_await m_simulation.sleep(oneWay(from, m_settings.centralLocation));
         const std::optional<KvEntry> central = liveEntry(utf8Key);
         co_await m_simulation.sleep(oneWay(m_settings.centralLocation, from));
-        CacheEntry filled;
-        if (central) {
-            filled.value = central->value;
-            filled.metadata = central->metadata;
-            filled.expiration = central->expiration;
-            filled.version = central->version;
-        }
-        filled.fetchedAt = m_simulation.now();
-        filled.ttl = readTtl;
-        m_caches[size_t(from)][utf8Key] = filled;
-        result.value = filled.value;
-        result.metadata = filled.metadata;
-        result.version = filled.version;
-        result.fromCentral = true;
-        // The central value may have changed while the response travelled back.
-        result.stale = isStale(filled, liveEntry(utf8Key));
+        result = fetchedResult(from, utf8Key, central, readTtl);
     }
+    traceRead(actor, from, key, result);
 
+    // A missing key gives null before the type is looked at, so an unknown type fails only for
+    // an existing key.
+    if (!result.value)
+        co_return result;
+    const std::optional<KvValueType> type = kvValueTypeFromName(options.type);
+    if (!type)
+        co_return unknownTypeError();
+    if (*type == KvValueType::Json) {
+        QString problem;
+        result.json = parseJsonValue(*result.value, &problem);
+        if (!result.json)
+            co_return notJsonError(key, problem);
+    }
+    co_return result;
+}
+
+KvReadResult KvNamespace::fetchedResult(LocationId from, const QByteArray &utf8Key,
+                                        const std::optional<KvEntry> &central, SimDuration readTtl)
+{
+    cacheRead(from, utf8Key, central, readTtl);
+    KvReadResult result;
+    if (central) {
+        result.value = central->value;
+        result.metadata = central->metadata;
+        result.version = central->version;
+    }
+    result.fromCentral = true;
+    // The central value may have changed while the response travelled back.
+    const std::optional<KvEntry> now = liveEntry(utf8Key);
+    result.stale = central ? (!now || now->version != central->version) : now.has_value();
+    return result;
+}
+
+void KvNamespace::cacheRead(LocationId location, const QByteArray &key,
+                            const std::optional<KvEntry> &entry, SimDuration ttl)
+{
+    if (!m_settings.locationCaches)
+        return;
+    CacheEntry filled;
+    if (entry) {
+        filled.value = entry->value;
+        filled.metadata = entry->metadata;
+        filled.expiration = entry->expiration;
+        filled.version = entry->version;
+    }
+    filled.fetchedAt = m_simulation.now();
+    filled.ttl = ttl;
+    m_caches[size_t(location)][key] = filled;
+}
+
+void KvNamespace::traceRead(const QString &actor, LocationId from, const QString &key,
+                            const KvReadResult &result)
+{
     TraceEvent event;
     event.kind = TraceKind::KvGet;
     event.actor = actor;
@@ -145,7 +286,111 @@ Task<Result<KvReadResult>> KvNamespace::get(QString actor, LocationId from, QStr
     event.numbers[2] = result.version;
     event.value = result.value.value_or(QByteArray());
     m_simulation.record(std::move(event));
-    co_return result;
+}
+
+Task<Result<std::vector<KvBulkEntry>>> KvNamespace::getBulk(QString actor, LocationId from,
+                                                            QStringList keys,
+                                                            KvBulkGetOptions options,
+                                                            KvInvocation *invocation)
+{
+    for (const QString &key : keys) {
+        if (Status valid = kv::validateKey(key, kv::Operation::GetBulk); !valid)
+            co_return valid.error();
+    }
+    if (invocation) {
+        if (Status counted = invocation->countOperation(); !counted)
+            co_return counted.error();
+    }
+    if (Status valid = kv::validateBulkGet(keys.size(), options.type); !valid)
+        co_return valid.error();
+    SimDuration readTtl = m_settings.defaultCacheTtl;
+    if (options.cacheTtl) {
+        if (Status valid = kv::validateCacheTtl(*options.cacheTtl, m_settings.minCacheTtlSeconds);
+            !valid)
+            co_return valid.error();
+        readTtl = ttlFromSeconds(*options.cacheTtl);
+    }
+
+    QStringList distinct;
+    std::set<QString> seen;
+    for (const QString &key : keys) {
+        if (seen.insert(key).second)
+            distinct << key;
+    }
+
+    // Modelling choice: each key is served from the location's cache exactly as a single read
+    // would be, and the keys that miss are fetched together in one round trip to the central
+    // store. A bulk read therefore costs one round trip at most, and a key it fetches fills the
+    // location's cache like a single read of that key.
+    std::vector<KvReadResult> results(size_t(distinct.size()));
+    std::vector<std::optional<CacheEntry>> served(size_t(distinct.size()));
+    std::vector<size_t> misses;
+    for (size_t i = 0; i < size_t(distinct.size()); ++i) {
+        const QByteArray utf8Key = distinct.at(qsizetype(i)).toUtf8();
+        if (const CacheEntry *cached = freshCacheEntry(from, utf8Key, readTtl)) {
+            served[i] = *cached;
+            CacheEntry &entry = m_caches[size_t(from)][utf8Key];
+            entry.ttl = std::min(entry.ttl, readTtl);
+        } else {
+            misses.push_back(i);
+        }
+    }
+    if (misses.empty()) {
+        if (m_settings.networkLatency)
+            co_await m_simulation.sleep(m_settings.cacheHitLatency);
+    } else {
+        co_await m_simulation.sleep(oneWay(from, m_settings.centralLocation));
+        std::vector<std::optional<KvEntry>> central;
+        for (size_t i : misses)
+            central.push_back(liveEntry(distinct.at(qsizetype(i)).toUtf8()));
+        co_await m_simulation.sleep(oneWay(m_settings.centralLocation, from));
+        for (size_t m = 0; m < misses.size(); ++m) {
+            const size_t i = misses[m];
+            results[i] = fetchedResult(from, distinct.at(qsizetype(i)).toUtf8(), central[m],
+                                       readTtl);
+        }
+    }
+    for (size_t i = 0; i < size_t(distinct.size()); ++i) {
+        if (served[i]) {
+            results[i].value = served[i]->value;
+            results[i].metadata = served[i]->metadata;
+            results[i].version = served[i]->version;
+            results[i].stale = isStale(*served[i], liveEntry(distinct.at(qsizetype(i)).toUtf8()));
+        }
+        traceRead(actor, from, distinct.at(qsizetype(i)), results[i]);
+    }
+
+    // NOTE: Miniflare's total counts the values only; whether production adds the metadata
+    // of getWithMetadata(keys) to the total is not documented.
+    qsizetype totalBytes = 0;
+    for (const KvReadResult &result : results)
+        totalBytes += result.value ? result.value->size() : 0;
+    if (totalBytes > kv::kMaxBulkGetBytes) {
+        co_return kv::failure(kv::Operation::GetBulk, 413,
+                              QStringLiteral("Total size of request exceeds the limit of 25MB"));
+    }
+
+    const bool json = options.type == QLatin1String("json");
+    std::vector<KvBulkEntry> entries;
+    for (size_t i = 0; i < size_t(distinct.size()); ++i) {
+        KvBulkEntry entry;
+        entry.key = distinct.at(qsizetype(i));
+        entry.value = results[i].value;
+        if (options.withMetadata)
+            entry.metadata = results[i].metadata;
+        if (json && entry.value) {
+            QString problem;
+            entry.json = parseJsonValue(*entry.value, &problem);
+            // One value that is not JSON fails the whole call.
+            if (!entry.json) {
+                co_return kv::failure(kv::Operation::GetBulk, 400,
+                                      QStringLiteral("At least one of the requested keys "
+                                                     "corresponds to a non-json value"));
+            }
+        }
+        entries.push_back(std::move(entry));
+    }
+    co_return entries;
 }
 
 bool KvNamespace::admitWrite(const QByteArray &key)
@@ -153,15 +398,21 @@ bool KvNamespace::admitWrite(const QByteArray &key)
     if (m_settings.writeRateLimit == WriteRateLimit::Off)
         return true;
     const SimTime now = m_simulation.now();
-    const auto it = m_lastWriteAt.find(key);
-    if (it != m_lastWriteAt.end() && now - it->second < m_settings.sameKeyWriteInterval)
+    const SimDuration interval = m_settings.sameKeyWriteInterval;
+    const size_t allowed = m_settings.writeRateLimit == WriteRateLimit::Burst
+        ? 1 + size_t(std::max(0, m_settings.writeBurst))
+        : 1;
+    std::deque<SimTime> &recent = m_recentWrites[key];
+    while (!recent.empty() && now - recent.front() >= interval)
+        recent.pop_front();
+    // A rejected write is not recorded, so it does not extend the interval.
+    if (recent.size() >= allowed)
         return false;
-    m_lastWriteAt[key] = now;
+    recent.push_back(now);
     // Forget keys whose interval has passed, so the map holds only recently written keys.
-    if (m_lastWriteAt.size() > 4096) {
-        std::erase_if(m_lastWriteAt, [&](const auto &item) {
-            return now - item.second >= m_settings.sameKeyWriteInterval;
-        });
+    if (m_recentWrites.size() > 4096) {
+        std::erase_if(m_recentWrites,
+                      [&](const auto &item) { return now - item.second.back() >= interval; });
     }
     return true;
 }
@@ -169,6 +420,8 @@ bool KvNamespace::admitWrite(const QByteArray &key)
 void KvNamespace::cacheWrite(LocationId location, const QByteArray &key,
                              const std::optional<KvEntry> &entry)
 {
+    if (!m_settings.locationCaches)
+        return;
     CacheEntry cached;
     if (entry) {
         cached.value = entry->value;
@@ -198,10 +451,14 @@ void KvNamespace::traceWrite(TraceKind kind, const QString &actor, LocationId fr
 }
 
 Task<Status> KvNamespace::put(QString actor, LocationId from, QString key, QByteArray value,
-                              KvPutOptions options)
+                              KvPutOptions options, KvInvocation *invocation)
 {
     if (Status valid = kv::validateKey(key, kv::Operation::Put); !valid)
         co_return valid;
+    if (invocation) {
+        if (Status counted = invocation->countOperation(); !counted)
+            co_return counted;
+    }
     const qint64 calledAtSeconds = nowSeconds();
     if (Status valid = kv::validateExpiration(options.expiration, options.expirationTtl,
                                               calledAtSeconds);
@@ -247,10 +504,15 @@ Task<Status> KvNamespace::put(QString actor, LocationId from, QString key, QByte
     co_return Done {};
 }
 
-Task<Status> KvNamespace::remove(QString actor, LocationId from, QString key)
+Task<Status> KvNamespace::remove(QString actor, LocationId from, QString key,
+                                 KvInvocation *invocation)
 {
     if (Status valid = kv::validateKey(key, kv::Operation::Delete); !valid)
         co_return valid;
+    if (invocation) {
+        if (Status counted = invocation->countOperation(); !counted)
+            co_return counted;
+    }
     const SimTime calledAt = m_simulation.now();
     const QByteArray utf8Key = key.toUtf8();
     co_await m_simulation.sleep(oneWay(from, m_settings.centralLocation));
@@ -274,9 +536,14 @@ Task<Status> KvNamespace::remove(QString actor, LocationId from, QString key)
     co_return Done {};
 }
 
-Task<Result<KvListResult>> KvNamespace::list(QString actor, LocationId from, KvListOptions options)
+Task<Result<KvListResult>> KvNamespace::list(QString actor, LocationId from, KvListOptions options,
+                                             KvInvocation *invocation)
 {
     Q_UNUSED(actor);
+    if (invocation) {
+        if (Status counted = invocation->countOperation(); !counted)
+            co_return counted.error();
+    }
     if (Status valid = kv::validateList(options.prefix, options.limit); !valid)
         co_return valid.error();
     // workerd sends no limit when it is 0 or less, and the server then uses its default.

@@ -8,8 +8,11 @@
 #include "task.h"
 
 #include <QByteArray>
+#include <QJsonValue>
 #include <QString>
+#include <QStringList>
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -20,7 +23,16 @@ namespace roomscope {
 /// What a second write to a key within the same-key interval gets.
 enum class WriteRateLimit {
     Strict, ///< rejected with `KV PUT failed: 429 Too Many Requests` (production, the default)
+    /// Accepted while the key has had at most KvSettings::writeBurst other accepted writes
+    /// within the interval, then rejected with 429 like Strict.
+    Burst,
     Off, ///< accepted, as local workerd and Miniflare do
+};
+
+/// A preset of KvSettings that a scenario picks before overriding single settings.
+enum class KvProfile {
+    Production, ///< production KV as Cloudflare documents it (the default)
+    Local, ///< `wrangler dev` with workerd and Miniflare: one store, no caches, no latency, no 429
 };
 
 /// The settings of a namespace's consistency model. Each one is a scenario setting; the defaults
@@ -34,6 +46,19 @@ struct KvSettings
     bool readYourWrites = true;
     WriteRateLimit writeRateLimit = WriteRateLimit::Strict;
     SimDuration sameKeyWriteInterval = kv::kSameKeyWriteIntervalUs;
+    /// Extra writes to a key accepted within the same-key interval when writeRateLimit is Burst.
+    /// NOTE: production's real allowance is not documented; one public report saw 10 writes to a
+    /// key within 20 ms succeed. The default of 3 is a guess, not a measured value.
+    int writeBurst = 3;
+    /// The smallest cacheTtl a read may set: 30 s in current documentation and Miniflare, 60 s in
+    /// older documentation.
+    qint64 minCacheTtlSeconds = kv::kMinCacheTtlSeconds;
+    /// Whether each location caches what it reads. Without caches every read sees the central
+    /// store, as local development does.
+    bool locationCaches = true;
+    /// Whether KV calls take the network latency between the caller and centralLocation, and
+    /// cacheHitLatency for a cache hit. Off, every call completes at the instant it is made.
+    bool networkLatency = true;
     /// Time for a read served from the location's own cache.
     SimDuration cacheHitLatency = milliseconds(1);
     /// The location of the central store that writes go to and cache misses fetch from.
@@ -41,9 +66,51 @@ struct KvSettings
     qsizetype maxValueBytes = kv::kMaxValueBytes;
 };
 
+/// The settings of a profile, before a scenario overrides any of them.
+KvSettings kvSettingsForProfile(KvProfile profile);
+/// The profile named `name` ("production" or "local"), or nothing for any other name.
+std::optional<KvProfile> kvProfileFromName(const QString &name);
+
+/// The form of a read's value, named as the `type` option of `get()` names it.
+enum class KvValueType { Text, Json, ArrayBuffer, Stream };
+/// The type named `name`, or nothing when the platform does not know the name.
+std::optional<KvValueType> kvValueTypeFromName(const QString &name);
+
+/// A counter of the KV operations made by one Worker invocation, which is one request handled
+/// by a Worker or a Durable Object. Each call that reaches the KV service counts as one
+/// operation, and a bulk read is one call. A call rejected by the client-side key check does
+/// not count.
+class KvInvocation
+{
+public:
+    explicit KvInvocation(int maxOperations = kv::kMaxOperationsPerInvocation)
+        : m_maxOperations(maxOperations)
+    {
+    }
+
+    /// Counts one operation, or fails when the invocation has made maxOperations already.
+    Status countOperation();
+    int operationCount() const { return m_operationCount; }
+    int maxOperations() const { return m_maxOperations; }
+
+private:
+    int m_maxOperations;
+    int m_operationCount = 0;
+};
+
 struct KvGetOptions
 {
     std::optional<double> cacheTtl; ///< seconds
+    /// "text", "json", "arrayBuffer" or "stream"; any other name fails for an existing key.
+    QString type = QStringLiteral("text");
+};
+
+struct KvBulkGetOptions
+{
+    /// Only "text" and "json" are allowed for a bulk read.
+    QString type = QStringLiteral("text");
+    std::optional<double> cacheTtl; ///< seconds
+    bool withMetadata = false; ///< getWithMetadata(keys) rather than get(keys)
 };
 
 struct KvPutOptions
@@ -60,14 +127,31 @@ struct KvListOptions
     QString cursor;
 };
 
-/// The result of one read, with how it was served.
+/// The result of one read, with how it was served. The same struct is the result of
+/// getWithMetadata(), whose cacheStatus is always null in the simulation.
 struct KvReadResult
 {
-    std::optional<QByteArray> value; ///< nothing when the key is missing or expired
+    /// The stored bytes, unchanged, whatever the type; nothing when the key is missing or
+    /// expired. For "text" the JavaScript binding decodes them as UTF-8, replacing invalid bytes
+    /// with U+FFFD as TextDecoder does.
+    std::optional<QByteArray> value;
+    /// The parsed value of a "json" read of an existing key; nothing for other types.
+    std::optional<QJsonValue> json;
     std::optional<QByteArray> metadata;
     bool fromCentral = false; ///< fetched from the central store rather than the location's cache
     bool stale = false; ///< differs from what the central store holds now
     qint64 version = 0; ///< version of the value served; 0 for a miss
+};
+
+/// One distinct key of a bulk read, in the order the keys were first requested.
+struct KvBulkEntry
+{
+    QString key;
+    /// Nothing for a missing key. getWithMetadata(keys) gives null for such a key, and get(keys)
+    /// gives a null value.
+    std::optional<QByteArray> value;
+    std::optional<QJsonValue> json; ///< the parsed value, for type "json"
+    std::optional<QByteArray> metadata; ///< only for getWithMetadata(keys)
 };
 
 struct KvListKey
@@ -114,12 +198,22 @@ public:
     const QString &binding() const { return m_binding; }
     const KvSettings &settings() const { return m_settings; }
 
+    // The Worker calls. `invocation`, when given, counts each call toward the per-invocation
+    // limit; it must live until the call completes.
+
+    /// get(key, options) and getWithMetadata(key, options).
     Task<Result<KvReadResult>> get(QString actor, LocationId from, QString key,
-                                   KvGetOptions options = {});
+                                   KvGetOptions options = {}, KvInvocation *invocation = nullptr);
+    /// get(keys, options) and getWithMetadata(keys, options): one entry per distinct key.
+    Task<Result<std::vector<KvBulkEntry>>> getBulk(QString actor, LocationId from,
+                                                   QStringList keys, KvBulkGetOptions options = {},
+                                                   KvInvocation *invocation = nullptr);
     Task<Status> put(QString actor, LocationId from, QString key, QByteArray value,
-                     KvPutOptions options = {});
-    Task<Status> remove(QString actor, LocationId from, QString key);
-    Task<Result<KvListResult>> list(QString actor, LocationId from, KvListOptions options = {});
+                     KvPutOptions options = {}, KvInvocation *invocation = nullptr);
+    Task<Status> remove(QString actor, LocationId from, QString key,
+                        KvInvocation *invocation = nullptr);
+    Task<Result<KvListResult>> list(QString actor, LocationId from, KvListOptions options = {},
+                                    KvInvocation *invocation = nullptr);
 
     // Writes made outside any Worker, as the dashboard or `wrangler kv` make them: they go straight
     // to the central store, bump the version, are traced, and leave location caches as they are.
@@ -134,6 +228,13 @@ public:
     /// Writes all entries in one transaction, or none when one fails. Defined in
     /// kvnamespaceimport.cpp.
     Status importEntries(const std::vector<KvEntry> &entries);
+    /// Saves a copy of the central store to an SQLite file (a session file). Defined in
+    /// kvnamespaceimport.cpp.
+    Status saveStore(const QString &path) const;
+    /// Replaces the central store with a saved session file and continues the version counter
+    /// from its highest version. Location caches are left as they are. Defined in
+    /// kvnamespaceimport.cpp.
+    Status loadStore(const QString &path);
 
     /// The central entry of a key as a read would see it now (expired keys are missing).
     std::optional<KvEntry> centralEntry(const QString &key) const;
@@ -169,6 +270,14 @@ private:
     bool isStale(const CacheEntry &cached, const std::optional<KvEntry> &central) const;
     /// Applies the same-key write limit at the central store; true when the write may proceed.
     bool admitWrite(const QByteArray &key);
+    /// Stores what a read at `location` fetched from the central store, unless caches are off.
+    void cacheRead(LocationId location, const QByteArray &key, const std::optional<KvEntry> &entry,
+                   SimDuration ttl);
+    /// Caches what a read fetched from the central store and describes it as a read result.
+    KvReadResult fetchedResult(LocationId from, const QByteArray &utf8Key,
+                               const std::optional<KvEntry> &central, SimDuration readTtl);
+    void traceRead(const QString &actor, LocationId from, const QString &key,
+                   const KvReadResult &result);
     void cacheWrite(LocationId location, const QByteArray &key, const std::optional<KvEntry> &entry);
     SimDuration oneWay(LocationId from, LocationId to);
     void traceWrite(TraceKind kind, const QString &actor, LocationId from, const QString &key,
@@ -180,7 +289,8 @@ private:
     KvSettings m_settings;
     std::unique_ptr<KvStore> m_store;
     std::vector<Cache> m_caches; // one per location
-    std::map<QByteArray, SimTime> m_lastWriteAt; // accepted writes inside the same-key interval
+    // The times of accepted writes inside the same-key interval, oldest first, by key.
+    std::map<QByteArray, std::deque<SimTime>> m_recentWrites;
     qint64 m_version = 0;
     Random m_random;
 };

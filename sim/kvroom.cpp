@@ -19,12 +19,13 @@ KvRoom::KvRoom(Simulation &simulation, const LocationMap &locations, KvNamespace
 Task<HttpResponse> KvRoom::fetch(HttpRequest request)
 {
     const QString path = request.url.path();
+    const auto invocation = std::make_shared<KvInvocation>();
     if (path == QLatin1String("/put"))
-        co_return co_await put(request);
+        co_return co_await put(request, invocation);
     if (path == QLatin1String("/get"))
-        co_return co_await get(request);
+        co_return co_await get(request, invocation.get());
     if (path == QLatin1String("/broadcast"))
-        co_return co_await broadcast(request);
+        co_return co_await broadcast(request, invocation.get());
     if (path == QLatin1String("/ws"))
         co_return acceptWebSocket(request);
     if (path == QLatin1String("/id"))
@@ -34,7 +35,8 @@ Task<HttpResponse> KvRoom::fetch(HttpRequest request)
     co_return HttpResponse::text(404, "not found\n");
 }
 
-Task<HttpResponse> KvRoom::put(const HttpRequest &request)
+Task<HttpResponse> KvRoom::put(const HttpRequest &request,
+                               std::shared_ptr<KvInvocation> invocation)
 {
     const QString key = request.queryItem(QStringLiteral("key"));
     const QByteArray value = request.queryItem(QStringLiteral("value")).toUtf8();
@@ -52,7 +54,7 @@ Task<HttpResponse> KvRoom::put(const HttpRequest &request)
     }
     if (!done) {
         done = std::make_shared<Completion<Status>>(m_simulation);
-        m_queue.push_back({ key, value, m_simulation.now(), 0, false, done });
+        m_queue.push_back({ key, value, m_simulation.now(), 0, false, done, invocation });
         m_peakPending = std::max(m_peakPending, int(m_queue.size()));
     }
 
@@ -113,7 +115,8 @@ Task<void> KvRoom::drainWriteQueue()
         }
         PendingWrite &write = m_queue.front();
         write.inFlight = true;
-        const Status status = co_await m_kv.put(m_actor, m_object.location, write.key, write.value);
+        const Status status = co_await m_kv.put(m_actor, m_object.location, write.key, write.value,
+                                                {}, write.invocation.get());
         // Pace from the acknowledgement: the next write to the key then reaches the central
         // store more than the same-key interval after this one did.
         m_lastWriteDoneAt[m_queue.front().key] = m_simulation.now();
@@ -124,10 +127,10 @@ Task<void> KvRoom::drainWriteQueue()
     m_draining = false;
 }
 
-Task<HttpResponse> KvRoom::get(const HttpRequest &request)
+Task<HttpResponse> KvRoom::get(const HttpRequest &request, KvInvocation *invocation)
 {
-    const Result<KvReadResult> read =
-        co_await m_kv.get(m_actor, m_object.location, request.queryItem(QStringLiteral("key")));
+    const Result<KvReadResult> read = co_await m_kv.get(
+        m_actor, m_object.location, request.queryItem(QStringLiteral("key")), {}, invocation);
     if (!read)
         co_return HttpResponse::text(500, "error: " + read.error().message.toUtf8() + "\n");
     if (!read->value)
@@ -135,11 +138,12 @@ Task<HttpResponse> KvRoom::get(const HttpRequest &request)
     co_return HttpResponse::text(200, *read->value);
 }
 
-Task<HttpResponse> KvRoom::broadcast(const HttpRequest &request)
+Task<HttpResponse> KvRoom::broadcast(const HttpRequest &request, KvInvocation *invocation)
 {
     const QString key = request.queryItem(QStringLiteral("key"));
     // One KV read per broadcast, however many sockets receive it.
-    const Result<KvReadResult> read = co_await m_kv.get(m_actor, m_object.location, key);
+    const Result<KvReadResult> read =
+        co_await m_kv.get(m_actor, m_object.location, key, {}, invocation);
     if (!read)
         co_return HttpResponse::text(500, "error: " + read.error().message.toUtf8() + "\n");
     if (!read->value)

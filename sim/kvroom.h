@@ -20,6 +20,8 @@ struct PendingWrite
     int merged = 0; ///< later writes to the key folded into this one before it was sent
     bool inFlight = false; ///< sent to KV, waiting for the acknowledgement
     std::shared_ptr<Completion<Status>> done;
+    /// The invocation of the request that queued the write, which the put counts toward.
+    std::shared_ptr<KvInvocation> invocation;
 };
 
 /// The built-in `kv-room` Durable Object class: the room pattern written in C++ with the same
@@ -45,9 +47,10 @@ public:
     SimTime nextWriteAllowedAt(const QString &key) const;
 
 private:
-    Task<HttpResponse> put(const HttpRequest &request);
-    Task<HttpResponse> get(const HttpRequest &request);
-    Task<HttpResponse> broadcast(const HttpRequest &request);
+    // Each request to the room is one Worker invocation for the KV limit on operations.
+    Task<HttpResponse> put(const HttpRequest &request, std::shared_ptr<KvInvocation> invocation);
+    Task<HttpResponse> get(const HttpRequest &request, KvInvocation *invocation);
+    Task<HttpResponse> broadcast(const HttpRequest &request, KvInvocation *invocation);
     HttpResponse acceptWebSocket(const HttpRequest &request);
     Task<void> drainWriteQueue();
     /// The index of the first queued write whose key may be written now, or -1.

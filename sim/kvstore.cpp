@@ -1,5 +1,6 @@
 #include "kvstore.h"
 
+#include <QFileInfo>
 #include <QLoggingCategory>
 
 #include <sqlite3.h>
@@ -73,13 +74,102 @@ KvEntry readEntry(sqlite3_stmt *statement)
     return entry;
 }
 
+const QString kSessionHint =
+    QStringLiteral("Give a session file that `roomscope run --save-session` wrote.");
+
+// The first column of a single-row query, or nothing when the query fails (for example because
+// the file is not an SQLite database).
+std::optional<qint64> queryInteger(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *statement = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) != SQLITE_OK) {
+        sqlite3_finalize(statement);
+        return std::nullopt;
+    }
+    std::optional<qint64> value;
+    if (sqlite3_step(statement) == SQLITE_ROW)
+        value = sqlite3_column_int64(statement, 0);
+    sqlite3_finalize(statement);
+    return value;
+}
+
+// Accepts an empty database, a store of schema version 1 to kSchemaVersion, and a store written
+// before the schema version was set (user_version 0 and the kv_entries table).
+Status checkSchema(sqlite3 *db, const QString &path, bool requireTable)
+{
+    const std::optional<qint64> version = queryInteger(db, "PRAGMA user_version");
+    const std::optional<qint64> tables = queryInteger(
+        db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'");
+    const std::optional<qint64> kvTables = queryInteger(
+        db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'kv_entries'");
+    if (!version || !tables || !kvTables) {
+        return Error::error(QStringLiteral("Cannot read the KV store %1: %2. %3")
+                                .arg(path, QString::fromUtf8(sqlite3_errmsg(db)), kSessionHint));
+    }
+    if (*version > KvStore::kSchemaVersion) {
+        return Error::error(
+            QStringLiteral("The KV store %1 has schema version %2, but this Roomscope reads "
+                           "versions up to %3. Open it with a newer Roomscope.")
+                .arg(path)
+                .arg(*version)
+                .arg(KvStore::kSchemaVersion));
+    }
+    const bool empty = *tables == 0 && *version == 0;
+    if ((empty && requireTable) || (!empty && *kvTables == 0)) {
+        return Error::error(
+            QStringLiteral("%1 is not a Roomscope KV store: it has no kv_entries table. %2")
+                .arg(path, kSessionHint));
+    }
+    return Done {};
+}
+
+// Copies the main database of `from` over the main database of `to`.
+Status copyDatabase(sqlite3 *from, sqlite3 *to, const QString &action, const QString &path)
+{
+    sqlite3_backup *backup = sqlite3_backup_init(to, "main", from, "main");
+    if (!backup) {
+        return Error::error(QStringLiteral("Cannot %1 %2: %3")
+                                .arg(action, path, QString::fromUtf8(sqlite3_errmsg(to))));
+    }
+    const int stepped = sqlite3_backup_step(backup, -1);
+    const int finished = sqlite3_backup_finish(backup);
+    if (stepped != SQLITE_DONE || finished != SQLITE_OK) {
+        return Error::error(QStringLiteral("Cannot %1 %2: %3")
+                                .arg(action, path, QString::fromUtf8(sqlite3_errmsg(to))));
+    }
+    return Done {};
+}
+
+Status execute(sqlite3 *db, const char *sql)
+{
+    char *message = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+        const QString text = QString::fromUtf8(message);
+        sqlite3_free(message);
+        return Error::error(text);
+    }
+    return Done {};
+}
+
+// Creates the table when it is missing and marks the database with the current schema version.
+Status createSchema(sqlite3 *db, const QString &path)
+{
+    const QByteArray sql = QByteArray(kSchema) + "PRAGMA user_version = "
+        + QByteArray::number(KvStore::kSchemaVersion) + ";";
+    if (Status created = execute(db, sql.constData()); !created) {
+        return Error::error(QStringLiteral("Cannot create the KV table in %1: %2")
+                                .arg(path, created.error().message));
+    }
+    return Done {};
+}
+
 } // namespace
 
 KvStore::KvStore(sqlite3 *db) : m_db(db) { }
 
 KvStore::~KvStore()
 {
-    for (sqlite3_stmt *statement : { m_find, m_put, m_remove, m_list, m_count, m_maxVersion })
+    for (sqlite3_stmt *statement : { m_find, m_put, m_remove, m_list, m_listAfter, m_count, m_maxVersion })
         sqlite3_finalize(statement);
     sqlite3_close(m_db);
 }
@@ -95,12 +185,10 @@ Result<std::unique_ptr<KvStore>> KvStore::open(const QString &path)
         return Error::error(QStringLiteral("Cannot open the KV store %1: %2").arg(path, message));
     }
     std::unique_ptr<KvStore> store(new KvStore(db));
-    char *message = nullptr;
-    if (sqlite3_exec(db, kSchema, nullptr, nullptr, &message) != SQLITE_OK) {
-        const QString text = QString::fromUtf8(message);
-        sqlite3_free(message);
-        return Error::error(QStringLiteral("Cannot create the KV table in %1: %2").arg(path, text));
-    }
+    if (Status valid = checkSchema(db, path, false); !valid)
+        return valid.error();
+    if (Status created = createSchema(db, path); !created)
+        return created.error();
     if (Status prepared = store->prepare(); !prepared)
         return prepared.error();
     return store;
@@ -120,8 +208,11 @@ Status KvStore::prepare()
         // A byte range [prefix, upper bound) is a literal prefix match with no LIKE wildcards
         // and no case folding, and it lets SQLite walk the primary key index.
         { &m_list, "SELECT key, value, metadata, expiration, version FROM kv_entries "
-                   "WHERE key >= ?1 AND key < ?5 AND key > ?2 "
+                   "WHERE key >= ?1 AND key < ?5 "
                    "AND (expiration IS NULL OR expiration >= ?3) ORDER BY key LIMIT ?4" },
+        { &m_listAfter, "SELECT key, value, metadata, expiration, version FROM kv_entries "
+                        "WHERE key > ?1 AND key < ?5 "
+                        "AND (expiration IS NULL OR expiration >= ?3) ORDER BY key LIMIT ?4" },
         { &m_count, "SELECT count(*) FROM kv_entries" },
         { &m_maxVersion, "SELECT coalesce(max(version), 0) FROM kv_entries" },
     };
@@ -169,6 +260,27 @@ Status KvStore::put(const KvEntry &entry)
     return Done {};
 }
 
+Status KvStore::putMany(const std::vector<KvEntry> &entries)
+{
+    if (Status begun = execute(m_db, "BEGIN IMMEDIATE"); !begun)
+        return Error::error(QStringLiteral("KV store write failed: %1").arg(begun.error().message));
+    for (const KvEntry &entry : entries) {
+        if (Status stored = put(entry); !stored) {
+            // The rollback leaves the store as it was before BEGIN.
+            if (Status rolledBack = execute(m_db, "ROLLBACK"); !rolledBack)
+                qCWarning(lcKvStore) << "rollback failed:" << rolledBack.error().message;
+            return stored;
+        }
+    }
+    if (Status committed = execute(m_db, "COMMIT"); !committed) {
+        if (Status rolledBack = execute(m_db, "ROLLBACK"); !rolledBack)
+            qCWarning(lcKvStore) << "rollback failed:" << rolledBack.error().message;
+        return Error::error(
+            QStringLiteral("KV store write failed: %1").arg(committed.error().message));
+    }
+    return Done {};
+}
+
 Result<bool> KvStore::remove(const QByteArray &key)
 {
     StatementScope scope { m_remove };
@@ -183,15 +295,18 @@ Result<bool> KvStore::remove(const QByteArray &key)
 std::vector<KvEntry> KvStore::list(const QByteArray &prefix, const QByteArray &startAfter,
                                    int limit, qint64 nowSeconds) const
 {
-    StatementScope scope { m_list };
-    bindBlob(m_list, 1, prefix);
-    bindBlob(m_list, 2, startAfter);
-    sqlite3_bind_int64(m_list, 3, nowSeconds);
-    sqlite3_bind_int(m_list, 4, limit);
-    bindBlob(m_list, 5, prefixUpperBound(prefix));
+    // One lower bound, so that SQLite starts its index walk where the page starts: with both
+    // bounds in the query it walks from the prefix, and late pages of a big namespace get slow.
+    const bool afterCursor = startAfter >= prefix;
+    sqlite3_stmt *statement = afterCursor ? m_listAfter : m_list;
+    StatementScope scope { statement };
+    bindBlob(statement, 1, afterCursor ? startAfter : prefix);
+    sqlite3_bind_int64(statement, 3, nowSeconds);
+    sqlite3_bind_int(statement, 4, limit);
+    bindBlob(statement, 5, prefixUpperBound(prefix));
     std::vector<KvEntry> entries;
-    while (sqlite3_step(m_list) == SQLITE_ROW)
-        entries.push_back(readEntry(m_list));
+    while (sqlite3_step(statement) == SQLITE_ROW)
+        entries.push_back(readEntry(statement));
     return entries;
 }
 
@@ -205,6 +320,55 @@ qint64 KvStore::maxVersion() const
 {
     StatementScope scope { m_maxVersion };
     return sqlite3_step(m_maxVersion) == SQLITE_ROW ? sqlite3_column_int64(m_maxVersion, 0) : 0;
+}
+
+Status KvStore::saveTo(const QString &path) const
+{
+    sqlite3 *file = nullptr;
+    const QByteArray name = path.toUtf8();
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(name.constData(), &file, flags, nullptr) != SQLITE_OK) {
+        const QString message =
+            file ? QString::fromUtf8(sqlite3_errmsg(file)) : QStringLiteral("out of memory");
+        sqlite3_close(file);
+        return Error::error(QStringLiteral("Cannot save the KV store to %1: %2").arg(path, message));
+    }
+    // Only a Roomscope store (or an empty or new file) is replaced, never another program's data.
+    if (!checkSchema(file, path, false)) {
+        sqlite3_close(file);
+        return Error::error(QStringLiteral("Cannot save the KV store to %1: the file exists and is "
+                                           "not a Roomscope KV store. Choose another file name.")
+                                .arg(path));
+    }
+    Status copied = copyDatabase(m_db, file, QStringLiteral("save the KV store to"), path);
+    sqlite3_close(file);
+    if (!copied)
+        qCWarning(lcKvStore) << "save failed:" << copied.error().message;
+    return copied;
+}
+
+Status KvStore::restoreFrom(const QString &path)
+{
+    if (!QFileInfo(path).isFile())
+        return Error::error(QStringLiteral("The KV store %1 was not found.").arg(path));
+    sqlite3 *file = nullptr;
+    const QByteArray name = path.toUtf8();
+    if (sqlite3_open_v2(name.constData(), &file, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                        nullptr)
+        != SQLITE_OK) {
+        const QString message =
+            file ? QString::fromUtf8(sqlite3_errmsg(file)) : QStringLiteral("out of memory");
+        sqlite3_close(file);
+        return Error::error(QStringLiteral("Cannot open the KV store %1: %2").arg(path, message));
+    }
+    Status restored = checkSchema(file, path, true);
+    if (restored)
+        restored = copyDatabase(file, m_db, QStringLiteral("load the KV store"), path);
+    sqlite3_close(file);
+    if (!restored)
+        return restored;
+    // A store written before user_version was set is marked with the current version.
+    return createSchema(m_db, path);
 }
 
 } // namespace roomscope

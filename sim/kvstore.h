@@ -27,10 +27,19 @@ struct KvEntry
 
 /// The linearizable central store of a KV namespace: one SQLite table whose BLOB keys sort by
 /// memcmp, which is the UTF-8 byte order that KV's list uses.
+///
+/// A store file (a saved session) is an SQLite database with one table, `kv_entries`, and
+/// `PRAGMA user_version` set to kSchemaVersion.
 class KvStore
 {
 public:
-    /// Opens or creates a store; ":memory:" keeps it in memory.
+    /// The schema version this build writes and the newest it reads. Version 1 is the table
+    /// `kv_entries (key BLOB PRIMARY KEY, value BLOB, metadata BLOB, expiration INTEGER epoch
+    /// seconds, version INTEGER)`.
+    static constexpr int kSchemaVersion = 1;
+
+    /// Opens or creates a store; ":memory:" keeps it in memory. An existing file must be a
+    /// store of schema version kSchemaVersion or older.
     static Result<std::unique_ptr<KvStore>> open(const QString &path);
     ~KvStore();
     KvStore(const KvStore &) = delete;
@@ -39,6 +48,8 @@ public:
     /// The entry for a key, expired or not.
     std::optional<KvEntry> find(const QByteArray &key) const;
     Status put(const KvEntry &entry);
+    /// Writes all entries in one transaction, or none of them when one write fails.
+    Status putMany(const std::vector<KvEntry> &entries);
     /// Removes a key; returns whether it existed.
     Result<bool> remove(const QByteArray &key);
     /// Up to `limit` entries with the prefix, after `startAfter` (exclusive) in byte order,
@@ -48,6 +59,12 @@ public:
     qint64 count() const;
     /// The highest version stored, or 0 for an empty store.
     qint64 maxVersion() const;
+
+    /// Copies the whole store to the file at `path` with SQLite's backup API, replacing the
+    /// file's contents.
+    Status saveTo(const QString &path) const;
+    /// Replaces the whole store with the contents of a store file, which it opens read-only.
+    Status restoreFrom(const QString &path);
 
 private:
     explicit KvStore(sqlite3 *db);
@@ -59,6 +76,7 @@ private:
     sqlite3_stmt *m_put = nullptr;
     sqlite3_stmt *m_remove = nullptr;
     sqlite3_stmt *m_list = nullptr;
+    sqlite3_stmt *m_listAfter = nullptr;
     sqlite3_stmt *m_count = nullptr;
     sqlite3_stmt *m_maxVersion = nullptr;
 };

@@ -311,28 +311,72 @@ void readKv(Reader &reader, const QJsonObject &root, Scenario &scenario)
         return;
     const QJsonObject kv = reader.object(root.value(QStringLiteral("kv")), path);
     reader.checkMembers(kv, path,
-                        { QStringLiteral("binding"), QStringLiteral("centralLocation"),
-                          QStringLiteral("cacheTtl"), QStringLiteral("readYourWrites"),
-                          QStringLiteral("writeRateLimit"), QStringLiteral("cacheHitLatency") });
+                        { QStringLiteral("profile"), QStringLiteral("binding"),
+                          QStringLiteral("centralLocation"), QStringLiteral("cacheTtl"),
+                          QStringLiteral("minCacheTtl"), QStringLiteral("readYourWrites"),
+                          QStringLiteral("locationCaches"), QStringLiteral("networkLatency"),
+                          QStringLiteral("writeRateLimit"), QStringLiteral("writeBurst"),
+                          QStringLiteral("cacheHitLatency") });
+
+    // The profile sets every setting first, so that the fields below override single ones.
+    const QString profileName =
+        reader.string(kv, path, QStringLiteral("profile"), QStringLiteral("production"));
+    if (const std::optional<KvProfile> profile = kvProfileFromName(profileName))
+        scenario.kv = kvSettingsForProfile(*profile);
+    else if (!reader.failed())
+        reader.fail(Reader::child(path, QStringLiteral("profile")),
+                    QStringLiteral("expected \"production\" or \"local\", found \"%1\"")
+                        .arg(profileName));
+
     scenario.kvBinding = reader.string(kv, path, QStringLiteral("binding"), scenario.kvBinding);
     scenario.kvCentralLocation =
         readLocationName(reader, kv, path, QStringLiteral("centralLocation"), scenario, QString());
+    scenario.kv.minCacheTtlSeconds =
+        reader.integer(kv, path, QStringLiteral("minCacheTtl"), 1, 86400,
+                       scenario.kv.minCacheTtlSeconds);
     scenario.kv.defaultCacheTtl = reader.duration(kv, path, QStringLiteral("cacheTtl"),
                                                   scenario.kv.defaultCacheTtl,
-                                                  seconds(kv::kMinCacheTtlSeconds));
+                                                  seconds(scenario.kv.minCacheTtlSeconds));
+    if (!reader.failed() && !kv.contains(QStringLiteral("cacheTtl"))
+        && scenario.kv.defaultCacheTtl < seconds(scenario.kv.minCacheTtlSeconds)) {
+        reader.fail(Reader::child(path, QStringLiteral("minCacheTtl")),
+                    QStringLiteral("the default cacheTtl of %1 is below this minimum; set "
+                                   "\"cacheTtl\" to at least %2 s as well")
+                        .arg(formatDuration(scenario.kv.defaultCacheTtl))
+                        .arg(scenario.kv.minCacheTtlSeconds));
+    }
     scenario.kv.readYourWrites =
         reader.boolean(kv, path, QStringLiteral("readYourWrites"), scenario.kv.readYourWrites);
+    scenario.kv.locationCaches =
+        reader.boolean(kv, path, QStringLiteral("locationCaches"), scenario.kv.locationCaches);
+    scenario.kv.networkLatency =
+        reader.boolean(kv, path, QStringLiteral("networkLatency"), scenario.kv.networkLatency);
     scenario.kv.cacheHitLatency = reader.duration(kv, path, QStringLiteral("cacheHitLatency"),
                                                   scenario.kv.cacheHitLatency);
-    const QString limit = reader.string(kv, path, QStringLiteral("writeRateLimit"),
-                                        QStringLiteral("strict"));
+
+    QString defaultLimit = QStringLiteral("strict");
+    if (scenario.kv.writeRateLimit == WriteRateLimit::Burst)
+        defaultLimit = QStringLiteral("burst");
+    else if (scenario.kv.writeRateLimit == WriteRateLimit::Off)
+        defaultLimit = QStringLiteral("off");
+    const QString limit = reader.string(kv, path, QStringLiteral("writeRateLimit"), defaultLimit);
     if (limit == QLatin1String("strict"))
         scenario.kv.writeRateLimit = WriteRateLimit::Strict;
+    else if (limit == QLatin1String("burst"))
+        scenario.kv.writeRateLimit = WriteRateLimit::Burst;
     else if (limit == QLatin1String("off"))
         scenario.kv.writeRateLimit = WriteRateLimit::Off;
     else if (!reader.failed())
         reader.fail(Reader::child(path, QStringLiteral("writeRateLimit")),
-                    QStringLiteral("expected \"strict\" or \"off\", found \"%1\"").arg(limit));
+                    QStringLiteral("expected \"strict\", \"burst\" or \"off\", found \"%1\"")
+                        .arg(limit));
+    scenario.kv.writeBurst = int(reader.integer(kv, path, QStringLiteral("writeBurst"), 0, 1000,
+                                                scenario.kv.writeBurst));
+    if (!reader.failed() && kv.contains(QStringLiteral("writeBurst"))
+        && scenario.kv.writeRateLimit != WriteRateLimit::Burst) {
+        reader.fail(Reader::child(path, QStringLiteral("writeBurst")),
+                    QStringLiteral("writeBurst applies only with \"writeRateLimit\": \"burst\""));
+    }
 }
 
 void readWorker(Reader &reader, const QJsonObject &root, Scenario &scenario)

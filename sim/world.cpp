@@ -104,15 +104,16 @@ World::~World()
     m_simulation.reset();
 }
 
-Result<std::unique_ptr<World>> World::create(const Scenario &scenario, std::optional<quint64> seed)
+Result<std::unique_ptr<World>> World::create(const Scenario &scenario, std::optional<quint64> seed,
+                                             const QString &kvStoreFile)
 {
     std::unique_ptr<World> world(new World(scenario, seed.value_or(scenario.seed)));
-    if (Status built = world->build(); !built)
+    if (Status built = world->build(kvStoreFile); !built)
         return built.error();
     return world;
 }
 
-Status World::build()
+Status World::build(const QString &kvStoreFile)
 {
     for (const Scenario::Location &location : m_scenario.locations)
         m_locations.add(location.name);
@@ -132,6 +133,10 @@ Status World::build()
     if (!kv)
         return kv.error();
     m_kv = std::move(kv).value();
+    if (!kvStoreFile.isEmpty()) {
+        if (Status loaded = m_kv->loadStore(kvStoreFile); !loaded)
+            return loaded.error();
+    }
 
     m_rooms = std::make_unique<DurableObjectNamespace>(
         *m_simulation, m_locations, m_scenario.roomsBinding, m_scenario.roomClassName,

@@ -61,9 +61,12 @@ private:
 class World
 {
 public:
-    /// Builds a run; `seed` replaces the scenario's seed when given.
+    /// Builds a run; `seed` replaces the scenario's seed when given. A non-empty `kvStoreFile`
+    /// is a session file (KvNamespace::saveStore) whose entries the KV namespace starts with;
+    /// the file itself is only read.
     static Result<std::unique_ptr<World>> create(const Scenario &scenario,
-                                                 std::optional<quint64> seed = std::nullopt);
+                                                 std::optional<quint64> seed = std::nullopt,
+                                                 const QString &kvStoreFile = {});
     ~World();
 
     const Scenario &scenario() const { return m_scenario; }
@@ -103,7 +106,7 @@ public:
 
 private:
     explicit World(const Scenario &scenario, quint64 seed);
-    Status build();
+    Status build(const QString &kvStoreFile);
     Task<void> runWorkload(Scenario::Workload workload, LocationId location);
     HttpRequest workloadRequest(const Scenario::Workload &workload, Random &random, quint64 number);
 

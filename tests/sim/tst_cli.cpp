@@ -180,6 +180,13 @@ void TestCli::failingExpectationExitsOne()
     QCOMPARE(result.standardError, QByteArray());
     QVERIFY(result.standardOutput.contains("\n  FAIL  ws.accepted == 399 (actual 400)\n"));
     QVERIFY(result.standardOutput.endsWith("\nResult: FAILED; reproduce with --seed 1\n"));
+
+    const ProcessResult shortened = runRoomscope({ path, QStringLiteral("--seed"),
+                                                   QStringLiteral("3"), QStringLiteral("--duration"),
+                                                   QStringLiteral("10s") });
+    QCOMPARE(shortened.exitCode, 1);
+    QVERIFY(shortened.standardOutput.endsWith(
+        "\nResult: FAILED; reproduce with --seed 3 --duration 10s\n"));
 }
 
 void TestCli::invalidInputExitsTwo_data()

@@ -482,8 +482,8 @@ void TestScenario::malformed_data()
   "kv": { "writeRateLimit": "sometimes" }
 }
 )json")
-        << QStringLiteral("bad.json:4:29: kv.writeRateLimit: expected \"strict\" or \"off\", "
-                          "found \"sometimes\"");
+        << QStringLiteral("bad.json:4:29: kv.writeRateLimit: expected \"strict\", \"burst\" or "
+                          "\"off\", found \"sometimes\"");
     QTest::newRow("rate and every")
         << QByteArray(R"json({
   "name": "t",
