@@ -1,3 +1,5 @@
+#include "roomscopeprocess.h"
+
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -7,38 +9,15 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+using roomscope::testing::kvRoomPath;
+using roomscope::testing::ProcessResult;
+
 namespace {
 
-QString kvRoomPath()
-{
-    return qEnvironmentVariable("ROOMSCOPE_SOURCE_DIR")
-        + QStringLiteral("/resources/scenarios/kv-room.json");
-}
-
-struct ProcessResult
-{
-    int exitCode = -1;
-    QByteArray standardOutput;
-    QByteArray standardError;
-};
 
 ProcessResult runRoomscope(const QStringList &arguments)
 {
-    QProcess process;
-    process.start(
-        QStringLiteral(ROOMSCOPE_BINARY), QStringList { QStringLiteral("run") } + arguments);
-    ProcessResult result;
-    if (!process.waitForFinished(120'000)) {
-        qWarning("roomscope did not finish: %s", qPrintable(process.errorString()));
-        process.kill();
-        process.waitForFinished();
-        return result;
-    }
-    if (process.exitStatus() == QProcess::NormalExit)
-        result.exitCode = process.exitCode();
-    result.standardOutput = process.readAllStandardOutput();
-    result.standardError = process.readAllStandardError();
-    return result;
+    return roomscope::testing::runRoomscope(QStringLiteral(ROOMSCOPE_BINARY), arguments);
 }
 
 bool writeFile(const QString &path, const QByteArray &content)

@@ -1,6 +1,7 @@
 #include "report.h"
 #include "scenario.h"
 #include "world.h"
+#include "roomscopeprocess.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -10,14 +11,10 @@
 #include <optional>
 
 using namespace roomscope;
+using namespace roomscope::testing;
 
 namespace {
 
-QString kvRoomPath()
-{
-    return qEnvironmentVariable("ROOMSCOPE_SOURCE_DIR")
-        + QStringLiteral("/resources/scenarios/kv-room.json");
-}
 
 // What one run of a scenario produced, for comparing two runs.
 struct RunRecord

@@ -11,6 +11,7 @@
 #include "scenario.h"
 #include "simulation.h"
 #include "task.h"
+#include "simtasks.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -21,6 +22,7 @@
 #include <optional>
 
 using namespace roomscope;
+using namespace roomscope::testing;
 
 namespace QTest {
 template<>
@@ -47,11 +49,6 @@ const QString kTooManyOperations =
     QStringLiteral("Too many API requests by single Worker invocation.");
 const QString kTooManyRequests = QStringLiteral("KV PUT failed: 429 Too Many Requests");
 
-template<typename T>
-Task<void> storeResult(Task<T> task, std::shared_ptr<std::optional<T>> result)
-{
-    result->emplace(co_await task);
-}
 
 /// A KV namespace over SJC and LHR with its central store in SJC.
 class KvWorld

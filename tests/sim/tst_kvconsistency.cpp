@@ -9,6 +9,7 @@
 #include "location.h"
 #include "simulation.h"
 #include "task.h"
+#include "simtasks.h"
 
 #include <QTemporaryDir>
 #include <QTest>
@@ -17,6 +18,7 @@
 #include <optional>
 
 using namespace roomscope;
+using namespace roomscope::testing;
 
 namespace QTest {
 template<>
@@ -52,11 +54,6 @@ Value value(const char *text)
     return QByteArray(text);
 }
 
-template<typename T>
-Task<void> storeResult(Task<T> task, std::shared_ptr<std::optional<T>> result)
-{
-    result->emplace(co_await task);
-}
 
 /// A KV namespace over SJC, LHR and NRT with its central store in SJC.
 class KvWorld

@@ -9,6 +9,7 @@
 #include "location.h"
 #include "simulation.h"
 #include "task.h"
+#include "simtasks.h"
 
 #include <QTest>
 
@@ -16,6 +17,7 @@
 #include <optional>
 
 using namespace roomscope;
+using namespace roomscope::testing;
 
 namespace {
 
@@ -23,10 +25,6 @@ constexpr LocationId kSjc = 0;
 constexpr LocationId kLhr = 1;
 constexpr SimTime kStart = seconds(1'000'000);
 
-template<typename T> Task<void> storeResult(Task<T> task, std::shared_ptr<std::optional<T>> result)
-{
-    result->emplace(co_await task);
-}
 
 /// A KV namespace over SJC and LHR that records the KV write events of its trace.
 class EditWorld

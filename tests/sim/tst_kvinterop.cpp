@@ -9,6 +9,8 @@
 #include "simulation.h"
 #include "world.h"
 #include "wranglerstate.h"
+#include "roomscopeprocess.h"
+#include "simtasks.h"
 
 #include <QDir>
 #include <QFile>
@@ -25,6 +27,7 @@
 #include <limits>
 
 using namespace roomscope;
+using namespace roomscope::testing;
 
 namespace {
 
@@ -155,37 +158,11 @@ QStringList folderSnapshot(const QString &folder)
     return lines;
 }
 
-struct ProcessResult
-{
-    int exitCode = -1;
-    QByteArray standardOutput;
-    QByteArray standardError;
-};
-
 ProcessResult runRoomscope(const QStringList &arguments)
 {
-    QProcess process;
-    process.start(
-        QStringLiteral(ROOMSCOPE_BINARY), QStringList { QStringLiteral("run") } + arguments);
-    ProcessResult result;
-    if (!process.waitForFinished(120'000)) {
-        qWarning("roomscope did not finish: %s", qPrintable(process.errorString()));
-        process.kill();
-        process.waitForFinished();
-        return result;
-    }
-    if (process.exitStatus() == QProcess::NormalExit)
-        result.exitCode = process.exitCode();
-    result.standardOutput = process.readAllStandardOutput();
-    result.standardError = process.readAllStandardError();
-    return result;
+    return roomscope::testing::runRoomscope(QStringLiteral(ROOMSCOPE_BINARY), arguments);
 }
 
-QString kvRoomPath()
-{
-    return qEnvironmentVariable("ROOMSCOPE_SOURCE_DIR")
-        + QStringLiteral("/resources/scenarios/kv-room.json");
-}
 
 // The namespace ID and SQLite file name of a real `wrangler dev` folder, so the fixture does
 // not depend on the code under test to name its database.

@@ -1,6 +1,7 @@
 #include "report.h"
 #include "scenario.h"
 #include "world.h"
+#include "roomscopeprocess.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -15,16 +16,12 @@
 #include <vector>
 
 using namespace roomscope;
+using namespace roomscope::testing;
 
 namespace {
 
 constexpr SimDuration kThirtyDaysUs = seconds(30 * 24 * 3600);
 
-QString kvRoomPath()
-{
-    return qEnvironmentVariable("ROOMSCOPE_SOURCE_DIR")
-        + QStringLiteral("/resources/scenarios/kv-room.json");
-}
 
 // A finished run of a scenario with every trace event it recorded.
 struct FinishedRun
