@@ -1,6 +1,6 @@
 #include "headlessrun.h"
 
-#include "kvbulkjson.h"
+#include "kvfiles.h"
 #include "report.h"
 #include "scenario.h"
 #include "world.h"
@@ -12,7 +12,6 @@
 #include <QTextStream>
 
 #include <cstdio>
-#include <limits>
 
 namespace roomscope {
 
@@ -49,33 +48,14 @@ private:
 
 Status importKv(World &world, const QString &path)
 {
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        return Error::error(QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
-    const KvBulkParseResult parsed =
-        parseKvBulkJson(file.readAll(), epochSeconds(world.simulation().now()),
-                        world.kv().settings().maxValueBytes);
-    if (!parsed.ok()) {
+    const KvBulkImport imported
+        = importKvBulkFile(world.kv(), epochSeconds(world.simulation().now()), path);
+    if (!imported.entryErrors.isEmpty()) {
         return Error::error(QStringLiteral("%1 is invalid, so no entry was written:\n  %2")
-                                .arg(path, parsed.errors.join(QStringLiteral("\n  "))));
+                                .arg(path, imported.entryErrors.join(QStringLiteral("\n  "))));
     }
-    if (Status imported = world.kv().importEntries(parsed.entries); !imported) {
-        return Error::error(
-            QStringLiteral("cannot import %1: %2").arg(path, imported.error().message));
-    }
-    return Done {};
-}
-
-Status exportKv(const World &world, const QString &path)
-{
-    const std::vector<KvEntry> entries =
-        world.kv().entries(QString(), QByteArray(), std::numeric_limits<int>::max());
-    QFile file(path);
-    const QByteArray json = exportKvBulkJson(entries);
-    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) || file.write(json) != json.size()) {
-        return Error::error(
-            QStringLiteral("cannot write the KV export to %1: %2").arg(path, file.errorString()));
-    }
+    if (!imported.error.isEmpty())
+        return Error::error(imported.error);
     return Done {};
 }
 
@@ -178,7 +158,9 @@ int runHeadless(const QStringList &arguments)
             return fail(saved.error().message);
     }
     if (parser.isSet(kvExportOption)) {
-        if (Status exported = exportKv(*world.value(), parser.value(kvExportOption)); !exported)
+        const Result<qsizetype> exported
+            = exportKvBulkFile(world.value()->kv(), parser.value(kvExportOption));
+        if (!exported)
             return fail(exported.error().message);
     }
 

@@ -147,8 +147,17 @@ QString InspectorPane::text() const
 void InspectorPane::clear()
 {
     m_index = QPersistentModelIndex();
-    showValue(tr("Select a key, a pending write, a connection or an event to inspect its value."),
-        {}, {});
+    const QString title = m_placeholderTitle.isEmpty()
+        ? tr("Select a key, a pending write, a connection or an event to inspect its value.")
+        : m_placeholderTitle;
+    showValue(title, {}, {});
+}
+
+void InspectorPane::setPlaceholderTitle(const QString &title)
+{
+    m_placeholderTitle = title;
+    if (!m_index.isValid())
+        clear();
 }
 
 void InspectorPane::showIndex(const QModelIndex &index)

@@ -27,6 +27,8 @@ public:
     /// Shows the value behind `index` (RawValueRole, ValueTitleRole, TraceEventRole).
     void showIndex(const QModelIndex &index);
     void clear();
+    /// Sets the title shown while nothing is selected, and shows it when nothing is.
+    void setPlaceholderTitle(const QString &title);
 
     QString title() const;
     QString text() const;
@@ -39,6 +41,7 @@ private:
     void watchModel(const QAbstractItemModel *model);
 
     QPersistentModelIndex m_index;
+    QString m_placeholderTitle;
     const QAbstractItemModel *m_watchedModel = nullptr;
     QLabel *m_title = nullptr;
     QLabel *m_details = nullptr;

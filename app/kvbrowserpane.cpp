@@ -15,6 +15,7 @@
 #include <QLocale>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QResizeEvent>
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableView>
@@ -72,22 +73,24 @@ KvBrowserPane::KvBrowserPane(SimulationController *controller, QWidget *parent)
     top->addWidget(m_note);
     top->addWidget(deletePrefix);
 
-    // The keys take the full height on the left; the selected entry's editor and its write
-    // history share the right side as tabs.
+    // The selected entry's editor and its write history share one side as tabs: to the right
+    // of the keys in a wide dock, below them in a tall one (see resizeEvent()).
     m_details = new QTabWidget(this);
     m_details->setObjectName(QStringLiteral("kvBrowserDetails"));
     m_details->addTab(m_editor, tr("Entry"));
     m_details->addTab(m_historyView, tr("Write history"));
-    auto *split = new QSplitter(Qt::Horizontal, this);
-    split->addWidget(m_view);
-    split->addWidget(m_details);
-    split->setStretchFactor(0, 3);
-    split->setStretchFactor(1, 2);
+    m_split = new QSplitter(Qt::Horizontal, this);
+    m_split->setObjectName(QStringLiteral("kvBrowserSplit"));
+    m_split->setChildrenCollapsible(false);
+    m_split->addWidget(m_view);
+    m_split->addWidget(m_details);
+    m_split->setStretchFactor(0, 3);
+    m_split->setStretchFactor(1, 2);
 
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(top);
-    layout->addWidget(split, 1);
+    layout->addWidget(m_split, 1);
 
     connect(m_prefix, &QLineEdit::textChanged, m_model, &KvBrowserModel::setPrefix);
     connect(m_tree, &QCheckBox::toggled, this, [this](bool tree) {
@@ -103,6 +106,16 @@ KvBrowserPane::KvBrowserPane(SimulationController *controller, QWidget *parent)
         connect(m_model, signal, this, &KvBrowserPane::updateNote);
     connect(m_model, &QAbstractItemModel::modelReset, this, &KvBrowserPane::updateNote);
     updateNote();
+}
+
+void KvBrowserPane::resizeEvent(QResizeEvent *event)
+{
+    QWidget::resizeEvent(event);
+    // The location columns need the width, so the details go below the keys unless the pane
+    // is much wider than it is tall.
+    const Qt::Orientation orientation = width() > height() * 2 ? Qt::Horizontal : Qt::Vertical;
+    if (m_split->orientation() != orientation)
+        m_split->setOrientation(orientation);
 }
 
 void KvBrowserPane::showCurrent(const QModelIndex &current)

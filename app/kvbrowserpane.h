@@ -5,6 +5,7 @@
 class QCheckBox;
 class QLabel;
 class QLineEdit;
+class QSplitter;
 class QTabWidget;
 class QTableView;
 class QTreeView;
@@ -30,6 +31,9 @@ public:
     QTreeView *view() const { return m_view; }
     KvBrowserModel *model() const { return m_model; }
 
+protected:
+    void resizeEvent(QResizeEvent *event) override;
+
 private:
     void showCurrent(const QModelIndex &current);
     void selectKey(const QString &key);
@@ -46,6 +50,7 @@ private:
     QTreeView *m_view = nullptr;
     KvEntryEditor *m_editor = nullptr;
     QTabWidget *m_details = nullptr;
+    QSplitter *m_split = nullptr;
     QTableView *m_historyView = nullptr;
 };
 

@@ -163,13 +163,11 @@ int main(int argc, char *argv[])
     QApplication::setApplicationDisplayName(QStringLiteral("Roomscope"));
     roomscope::MainWindow window;
     window.show();
+    if (options.speed)
+        window.controller()->setSpeed(*options.speed);
     window.openScenario(options.scenarioPath.isEmpty()
             ? QString::fromLatin1(roomscope::MainWindow::kBundledScenario)
             : options.scenarioPath,
-        options.seed);
-    if (options.speed)
-        window.controller()->setSpeed(*options.speed);
-    if (options.run)
-        window.controller()->run();
+        options.seed, options.run);
     return application.exec();
 }

@@ -4,9 +4,9 @@
 #include "eventlogmodel.h"
 #include "eventlogpane.h"
 #include "inspectorpane.h"
+#include "kvbrowsermodel.h"
 #include "kvbrowserpane.h"
-#include "kvkeysmodel.h"
-#include "kvkeyspane.h"
+#include "kvfiles.h"
 #include "messagebanner.h"
 #include "pendingwritesmodel.h"
 #include "requestcomposer.h"
@@ -16,17 +16,21 @@
 #include "tableviews.h"
 #include "topologyview.h"
 #include "valuetext.h"
+#include "wranglerkvdialog.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
+#include <QLocale>
 #include <QLoggingCategory>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QScreen>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTableView>
@@ -40,9 +44,26 @@ namespace roomscope {
 namespace {
 
 /// Bumped when the docks change, so that restoreState() ignores a layout saved by an older build.
-constexpr int kWindowStateVersion = 2;
+constexpr int kWindowStateVersion = 3;
 /// How long transient status bar messages stay.
 constexpr int kStatusMessageMs = 8000;
+/// The initial window size. A smaller screen gets its available size instead.
+constexpr QSize kPreferredWindowSize(1600, 1000);
+/// The maximum number of invalid bulk JSON entries listed in the banner. The log lists all.
+constexpr int kMaxEntryErrorsShown = 20;
+
+// QSettings keys of the folders the file dialogs start in.
+const QString kScenarioFolderKey = QStringLiteral("paths/scenarioDirectory");
+const QString kSessionFolderKey = QStringLiteral("paths/sessionDirectory");
+const QString kBulkJsonFolderKey = QStringLiteral("paths/kvBulkJsonDirectory");
+const QString kWranglerFolderKey = QStringLiteral("paths/wranglerDirectory");
+
+/// Formats "1 KV key" or "12,345 KV keys". tr() with %n picks a plural only with a translation.
+QString keyCountText(qint64 count)
+{
+    return count == 1 ? QObject::tr("1 KV key")
+                      : QObject::tr("%1 KV keys").arg(QLocale().toString(count));
+}
 
 QString runStateText(SimulationController::RunState state)
 {
@@ -68,7 +89,6 @@ MainWindow::MainWindow(QWidget *parent)
     setWindowTitle(tr("Roomscope"));
     m_controller = new SimulationController(this);
     m_rooms = new RoomsModel(m_controller, this);
-    m_kvKeys = new KvKeysModel(m_controller, this);
     m_pendingWrites = new PendingWritesModel(m_controller, this);
     m_connections = new ConnectionsModel(m_controller, this);
     m_eventLog = new EventLogModel(m_controller, this);
@@ -92,6 +112,7 @@ MainWindow::MainWindow(QWidget *parent)
 
     connect(m_controller, &SimulationController::runStateChanged, this, &MainWindow::updateStatus);
     connect(m_controller, &SimulationController::worldChanged, this, &MainWindow::updateStatus);
+    connect(m_controller, &SimulationController::worldChanged, this, &MainWindow::startNewRun);
     connect(m_controller, &SimulationController::finished, this, [this] {
         const World *world = m_controller->world();
         statusBar()->showMessage(
@@ -99,7 +120,7 @@ MainWindow::MainWindow(QWidget *parent)
                 .arg(formatRunOffset(world->simulation().now(), world->simulation().start())),
             kStatusMessageMs);
     });
-    resize(1600, 1000);
+    fitToScreen();
     restoreSettings();
     updateStatus();
 }
@@ -130,9 +151,10 @@ void MainWindow::createDocks()
     QDockWidget *roomsDock
         = addDock(tr("Rooms"), QStringLiteral("roomsDock"), roomsView, Qt::LeftDockWidgetArea);
 
-    auto *kvPane = new KvKeysPane(m_kvKeys, this);
-    QDockWidget *kvDock
-        = addDock(tr("KV keys"), QStringLiteral("kvDock"), kvPane, Qt::LeftDockWidgetArea);
+    // The KV browser takes the rest of the left column, below the rooms.
+    m_kvBrowser = new KvBrowserPane(m_controller, this);
+    QDockWidget *kvBrowserDock = addDock(
+        tr("KV browser"), QStringLiteral("kvBrowserDock"), m_kvBrowser, Qt::LeftDockWidgetArea);
 
     m_composer = new RequestComposer(m_controller, this);
     QDockWidget *composerDock = addDock(tr("Request composer"), QStringLiteral("composerDock"),
@@ -155,23 +177,18 @@ void MainWindow::createDocks()
     QDockWidget *connectionsDock = addDock(tr("Connections"), QStringLiteral("connectionsDock"),
         connectionsView, Qt::BottomDockWidgetArea);
 
-    auto *kvBrowser = new KvBrowserPane(m_controller, this);
-    QDockWidget *kvBrowserDock = addDock(
-        tr("KV browser"), QStringLiteral("kvBrowserDock"), kvBrowser, Qt::BottomDockWidgetArea);
 
     splitDockWidget(eventDock, pendingDock, Qt::Horizontal);
-    tabifyDockWidget(eventDock, kvBrowserDock);
     tabifyDockWidget(pendingDock, connectionsDock);
     pendingDock->raise();
     resizeDocks({ roomsDock, composerDock }, { 620, 360 }, Qt::Horizontal);
-    resizeDocks({ roomsDock, kvDock }, { 140, 290 }, Qt::Vertical);
+    resizeDocks({ roomsDock, kvBrowserDock }, { 110, 400 }, Qt::Vertical);
     resizeDocks({ composerDock, inspectorDock }, { 330, 300 }, Qt::Vertical);
     resizeDocks({ eventDock, pendingDock }, { 900, 700 }, Qt::Horizontal);
     resizeDocks({ eventDock }, { 330 }, Qt::Vertical);
 
-    for (QAbstractItemView *view : std::initializer_list<QAbstractItemView *> { roomsView,
-             kvPane->view(), kvBrowser->view(), pendingView, connectionsView,
-             m_eventLogPane->view() })
+    for (QAbstractItemView *view : std::initializer_list<QAbstractItemView *> {
+             roomsView, m_kvBrowser->view(), pendingView, connectionsView, m_eventLogPane->view() })
         followSelection(view);
 }
 
@@ -190,6 +207,29 @@ void MainWindow::createMenus()
     open->setShortcut(QKeySequence::Open);
     QAction *reload = file->addAction(tr("&Reload"), this, &MainWindow::reloadScenario);
     reload->setShortcuts({ QKeySequence(Qt::CTRL | Qt::Key_R), QKeySequence(Qt::Key_F5) });
+    file->addSeparator();
+    QAction *saveSession
+        = file->addAction(tr("&Save Session…"), this, &MainWindow::chooseSessionToSave);
+    saveSession->setShortcut(QKeySequence::Save);
+    saveSession->setStatusTip(tr("Save the KV store of this run to an SQLite session file."));
+    QAction *openSession
+        = file->addAction(tr("Open S&ession…"), this, &MainWindow::chooseSessionToOpen);
+    openSession->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    openSession->setStatusTip(
+        tr("Restart this scenario with the KV store of a saved session file."));
+    file->addSeparator();
+    QAction *importBulk
+        = file->addAction(tr("&Import KV Bulk JSON…"), this, &MainWindow::chooseKvBulkJsonToImport);
+    importBulk->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
+    importBulk->setStatusTip(
+        tr("Write the entries of a wrangler kv bulk put file to this run's KV namespace."));
+    QAction *exportBulk
+        = file->addAction(tr("&Export KV Bulk JSON…"), this, &MainWindow::chooseKvBulkJsonToExport);
+    exportBulk->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    exportBulk->setStatusTip(tr("Write every live KV key of this run in wrangler's bulk format."));
+    QAction *wrangler = file->addAction(
+        tr("Open &wrangler dev KV Folder…"), this, &MainWindow::chooseWranglerFolder);
+    wrangler->setStatusTip(tr("Browse the KV data of a wrangler dev project, read-only."));
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -221,31 +261,56 @@ void MainWindow::createStatusBar()
     statusBar()->addPermanentWidget(m_stateLabel);
 }
 
-bool MainWindow::openScenario(const QString &path, std::optional<quint64> seed)
+QString MainWindow::scenarioDisplayName(const QString &path)
+{
+    if (path.startsWith(QLatin1String(":/")))
+        return tr("the bundled %1 scenario").arg(QFileInfo(path).completeBaseName());
+    return QDir::toNativeSeparators(path);
+}
+
+bool MainWindow::openScenario(const QString &path, std::optional<quint64> seed, bool run)
 {
     const Status loaded = m_controller->load(path, seed);
     if (!loaded) {
         const QString message = loaded.error().message;
         m_banner->showError(
             tr("Could not open the scenario. The current run stays loaded.\n%1").arg(message));
-        statusBar()->showMessage(tr("Could not open %1").arg(path), kStatusMessageMs);
+        statusBar()->showMessage(
+            tr("Could not open %1").arg(scenarioDisplayName(path)), kStatusMessageMs);
         return false;
     }
     m_banner->hide();
     qCInfo(lcMainWindow) << "opened" << path;
-    statusBar()->showMessage(tr("Opened %1. Press Space to run.").arg(path), kStatusMessageMs);
+    if (run && m_controller->run()) {
+        statusBar()->showMessage(
+            tr("Opened %1. It is running; Space pauses it.").arg(scenarioDisplayName(path)),
+            kStatusMessageMs);
+    } else {
+        statusBar()->showMessage(
+            tr("Opened %1. Press Space to run.").arg(scenarioDisplayName(path)), kStatusMessageMs);
+    }
     return true;
+}
+
+QString MainWindow::lastFolder(const QString &settingsKey) const
+{
+    const QString folder = QSettings().value(settingsKey).toString();
+    return folder.isEmpty() ? QDir::homePath() : folder;
+}
+
+void MainWindow::rememberFolder(const QString &settingsKey, const QString &path) const
+{
+    const QFileInfo info(path);
+    QSettings().setValue(settingsKey, info.isDir() ? info.absoluteFilePath() : info.absolutePath());
 }
 
 void MainWindow::chooseScenario()
 {
-    QSettings settings;
-    const QString directory = settings.value(QStringLiteral("paths/scenarioDirectory")).toString();
-    const QString path = QFileDialog::getOpenFileName(
-        this, tr("Open Scenario"), directory, tr("Scenario files (*.json);;All files (*)"));
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open Scenario"),
+        lastFolder(kScenarioFolderKey), tr("Scenario files (*.json);;All files (*)"));
     if (path.isEmpty())
         return;
-    settings.setValue(QStringLiteral("paths/scenarioDirectory"), QFileInfo(path).absolutePath());
+    rememberFolder(kScenarioFolderKey, path);
     openScenario(path);
 }
 
@@ -258,7 +323,188 @@ void MainWindow::reloadScenario()
         return;
     }
     m_banner->hide();
-    statusBar()->showMessage(tr("Reloaded %1").arg(m_controller->scenarioPath()), kStatusMessageMs);
+    statusBar()->showMessage(
+        tr("Reloaded %1").arg(scenarioDisplayName(m_controller->scenarioPath())), kStatusMessageMs);
+}
+
+void MainWindow::startNewRun()
+{
+    // A selection of the previous run would otherwise stay on screen with values of keys and
+    // messages that the new run does not have.
+    m_inspector->clear();
+}
+
+void MainWindow::chooseSessionToSave()
+{
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save Session"),
+        lastFolder(kSessionFolderKey), tr("Roomscope sessions (*.sqlite);;All files (*)"));
+    if (path.isEmpty())
+        return;
+    rememberFolder(kSessionFolderKey, path);
+    saveSession(path);
+}
+
+bool MainWindow::saveSession(const QString &path)
+{
+    World *world = m_controller->world();
+    if (!world) {
+        m_banner->showError(tr("There is no run to save. Open a scenario first."));
+        return false;
+    }
+    const Status saved = world->kv().saveStore(path);
+    if (!saved) {
+        m_banner->showError(tr("Could not save the session.\n%1").arg(saved.error().message));
+        return false;
+    }
+    m_banner->hide();
+    statusBar()->showMessage(
+        tr("Saved %1 to %2")
+            .arg(keyCountText(world->kv().keyCount()), QDir::toNativeSeparators(path)),
+        kStatusMessageMs);
+    return true;
+}
+
+void MainWindow::chooseSessionToOpen()
+{
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open Session"),
+        lastFolder(kSessionFolderKey), tr("Roomscope sessions (*.sqlite);;All files (*)"));
+    if (path.isEmpty())
+        return;
+    rememberFolder(kSessionFolderKey, path);
+    openSession(path);
+}
+
+bool MainWindow::openSession(const QString &path)
+{
+    const Status opened = m_controller->openSession(path);
+    if (!opened) {
+        m_banner->showError(
+            tr("Could not open the session file %1. The current run stays loaded.\n%2\n"
+               "Choose a .sqlite file that File > Save Session or roomscope run --save-session "
+               "wrote.")
+                .arg(QDir::toNativeSeparators(path), opened.error().message));
+        statusBar()->showMessage(
+            tr("Could not open %1").arg(QDir::toNativeSeparators(path)), kStatusMessageMs);
+        return false;
+    }
+    m_banner->hide();
+    statusBar()->showMessage(tr("Opened %1 with the %2 of %3. Press Space to run.")
+                                 .arg(scenarioDisplayName(m_controller->scenarioPath()),
+                                     keyCountText(m_controller->world()->kv().keyCount()),
+                                     QDir::toNativeSeparators(path)),
+        kStatusMessageMs);
+    return true;
+}
+
+void MainWindow::chooseKvBulkJsonToImport()
+{
+    const QString path = QFileDialog::getOpenFileName(this, tr("Import KV Bulk JSON"),
+        lastFolder(kBulkJsonFolderKey), tr("JSON files (*.json);;All files (*)"));
+    if (path.isEmpty())
+        return;
+    rememberFolder(kBulkJsonFolderKey, path);
+    importKvBulkJson(path);
+}
+
+bool MainWindow::importKvBulkJson(const QString &path)
+{
+    World *world = m_controller->world();
+    if (!world) {
+        m_banner->showError(tr("There is no run to import into. Open a scenario first."));
+        return false;
+    }
+    const QString fileName = QDir::toNativeSeparators(path);
+    const KvBulkImport imported
+        = importKvBulkFile(world->kv(), epochSeconds(world->simulation().now()), path);
+    if (!imported.entryErrors.isEmpty()) {
+        for (const QString &entryError : imported.entryErrors)
+            qCWarning(lcMainWindow) << "invalid bulk entry in" << path << ":" << entryError;
+        QStringList lines = imported.entryErrors.mid(0, kMaxEntryErrorsShown);
+        const qsizetype hidden = imported.entryErrors.size() - lines.size();
+        if (hidden > 0)
+            lines << tr("… and %1 more (the log lists every one).").arg(hidden);
+        const QString count = imported.entryErrors.size() == 1
+            ? tr("1 invalid entry")
+            : tr("%1 invalid entries").arg(imported.entryErrors.size());
+        m_banner->showError(
+            tr("%1 has %2, so no key was imported. Fix them and import again:").arg(fileName, count)
+            + QStringLiteral("\n  ") + lines.join(QStringLiteral("\n  ")));
+        statusBar()->showMessage(tr("Nothing imported from %1").arg(fileName), kStatusMessageMs);
+        return false;
+    }
+    if (!imported.error.isEmpty()) {
+        qCWarning(lcMainWindow) << "import failed:" << imported.error;
+        m_banner->showError(
+            tr("Could not import %1, so no key was imported.\n%2").arg(fileName, imported.error));
+        statusBar()->showMessage(tr("Nothing imported from %1").arg(fileName), kStatusMessageMs);
+        return false;
+    }
+    m_banner->hide();
+    m_kvBrowser->model()->refresh();
+    statusBar()->showMessage(
+        tr("Imported %1 from %2").arg(keyCountText(imported.importedCount), fileName),
+        kStatusMessageMs);
+    return true;
+}
+
+void MainWindow::chooseKvBulkJsonToExport()
+{
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export KV Bulk JSON"),
+        lastFolder(kBulkJsonFolderKey), tr("JSON files (*.json);;All files (*)"));
+    if (path.isEmpty())
+        return;
+    rememberFolder(kBulkJsonFolderKey, path);
+    exportKvBulkJson(path);
+}
+
+bool MainWindow::exportKvBulkJson(const QString &path)
+{
+    const World *world = m_controller->world();
+    if (!world) {
+        m_banner->showError(tr("There is no run to export. Open a scenario first."));
+        return false;
+    }
+    const Result<qsizetype> exported = exportKvBulkFile(world->kv(), path);
+    if (!exported) {
+        qCWarning(lcMainWindow) << "export failed:" << exported.error().message;
+        m_banner->showError(tr("Could not export the KV keys.\n%1").arg(exported.error().message));
+        return false;
+    }
+    m_banner->hide();
+    statusBar()->showMessage(
+        tr("Exported %1 to %2").arg(keyCountText(*exported), QDir::toNativeSeparators(path)),
+        kStatusMessageMs);
+    return true;
+}
+
+void MainWindow::chooseWranglerFolder()
+{
+    const QString folder = QFileDialog::getExistingDirectory(this,
+        tr("Open wrangler dev KV Folder (a project folder, .wrangler or the kv folder)"),
+        lastFolder(kWranglerFolderKey));
+    if (folder.isEmpty())
+        return;
+    rememberFolder(kWranglerFolderKey, folder);
+    if (WranglerKvDialog *dialog = openWranglerFolder(folder)) {
+        dialog->show();
+        dialog->raise();
+        dialog->activateWindow();
+    }
+}
+
+WranglerKvDialog *MainWindow::openWranglerFolder(const QString &folder)
+{
+    if (!m_wranglerDialog)
+        m_wranglerDialog = new WranglerKvDialog(this);
+    const Status opened = m_wranglerDialog->openFolder(folder);
+    if (!opened) {
+        // The error names the folder and what to choose instead.
+        m_banner->showError(
+            tr("Could not open the wrangler dev KV folder.\n%1").arg(opened.error().message));
+        return nullptr;
+    }
+    m_banner->hide();
+    return m_wranglerDialog;
 }
 
 void MainWindow::showAbout()
@@ -286,6 +532,22 @@ void MainWindow::updateStatus()
         setWindowTitle(tr("Roomscope"));
     }
     m_stateLabel->setText(runStateText(m_controller->runState()));
+}
+
+void MainWindow::fitToScreen()
+{
+    const QScreen *screen = this->screen();
+    if (!screen) {
+        resize(kPreferredWindowSize);
+        return;
+    }
+    // availableGeometry() leaves out panels and docks but not the window's own frame, which is
+    // unknown before the window is shown, so keep a margin for it.
+    const QRect available = screen->availableGeometry();
+    const QSize margin(available.width() / 40, available.height() / 20);
+    const QSize size = kPreferredWindowSize.boundedTo(available.size() - margin);
+    resize(size);
+    move(available.center() - QPoint(size.width() / 2, size.height() / 2));
 }
 
 void MainWindow::restoreSettings()

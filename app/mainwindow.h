@@ -15,13 +15,14 @@ class ConnectionsModel;
 class EventLogModel;
 class EventLogPane;
 class InspectorPane;
-class KvKeysModel;
+class KvBrowserPane;
 class MessageBanner;
 class PendingWritesModel;
 class RequestComposer;
 class RoomsModel;
 class SimulationController;
 class SimulationToolBar;
+class WranglerKvDialog;
 
 /// The main window: it creates the controller and the models, and wires the docks, the central
 /// topology view, the toolbar, the menus and the status bar to them.
@@ -36,15 +37,36 @@ public:
     explicit MainWindow(QWidget *parent = nullptr);
     ~MainWindow() override;
 
-    /// Opens a scenario file; on failure shows the error in the banner and the status bar and
-    /// keeps the current run.
-    bool openScenario(const QString &path, std::optional<quint64> seed = std::nullopt);
+    /// Opens a scenario file and starts running it when `run` is true; on failure shows the
+    /// error in the banner and the status bar and keeps the current run.
+    bool openScenario(
+        const QString &path, std::optional<quint64> seed = std::nullopt, bool run = false);
+
+    // The File menu's KV file actions, given the file or folder that the menu would ask for.
+    // Each returns false and shows the error in the banner when it fails.
+
+    /// Saves the KV central store of the current run to an SQLite session file.
+    bool saveSession(const QString &path);
+    /// Restarts the current scenario with the KV store of a session file.
+    bool openSession(const QString &path);
+    /// Imports a `wrangler kv bulk put` JSON file into the current run's KV namespace: every
+    /// entry, or none when one is invalid.
+    bool importKvBulkJson(const QString &path);
+    /// Writes every live key of the current run's KV namespace as `wrangler kv bulk put` JSON.
+    bool exportKvBulkJson(const QString &path);
+    /// Shows a `wrangler dev` KV folder in the read-only dialog; returns the dialog, or null
+    /// when the folder has no KV data.
+    WranglerKvDialog *openWranglerFolder(const QString &folder);
+
+    /// A user-facing name for a scenario path: "the bundled kv-room scenario" for a resource.
+    static QString scenarioDisplayName(const QString &path);
 
     SimulationController *controller() const { return m_controller; }
     EventLogModel *eventLogModel() const { return m_eventLog; }
     RequestComposer *composer() const { return m_composer; }
     InspectorPane *inspector() const { return m_inspector; }
     MessageBanner *banner() const { return m_banner; }
+    KvBrowserPane *kvBrowser() const { return m_kvBrowser; }
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -58,6 +80,18 @@ private:
     void followSelection(QAbstractItemView *view);
     void chooseScenario();
     void reloadScenario();
+    void chooseSessionToSave();
+    void chooseSessionToOpen();
+    void chooseKvBulkJsonToImport();
+    void chooseKvBulkJsonToExport();
+    void chooseWranglerFolder();
+    /// Returns the folder last used for `settingsKey`, or the user's home folder.
+    QString lastFolder(const QString &settingsKey) const;
+    void rememberFolder(const QString &settingsKey, const QString &path) const;
+    /// Clears what belonged to the previous run when a new world starts.
+    void startNewRun();
+    /// Sizes the window to fit the available geometry of its screen.
+    void fitToScreen();
     void showAbout();
     void updateStatus();
     void restoreSettings();
@@ -65,7 +99,6 @@ private:
 
     SimulationController *m_controller = nullptr;
     RoomsModel *m_rooms = nullptr;
-    KvKeysModel *m_kvKeys = nullptr;
     PendingWritesModel *m_pendingWrites = nullptr;
     ConnectionsModel *m_connections = nullptr;
     EventLogModel *m_eventLog = nullptr;
@@ -74,6 +107,8 @@ private:
     InspectorPane *m_inspector = nullptr;
     RequestComposer *m_composer = nullptr;
     EventLogPane *m_eventLogPane = nullptr;
+    KvBrowserPane *m_kvBrowser = nullptr;
+    WranglerKvDialog *m_wranglerDialog = nullptr;
     QList<QDockWidget *> m_docks;
     QLabel *m_scenarioLabel = nullptr;
     QLabel *m_seedLabel = nullptr;

@@ -92,7 +92,9 @@ RequestComposer::RequestComposer(SimulationController *controller, QWidget *pare
 void RequestComposer::reloadWorld()
 {
     ++m_worldGeneration;
-    const QString room = m_room->currentText();
+    // The room starts at the new run's first room: a name typed for the previous run could
+    // create a room that the new scenario does not have. The location carries over when the
+    // new run has it.
     const QString from = m_from->currentText();
     m_room->clear();
     m_from->clear();
@@ -104,8 +106,10 @@ void RequestComposer::reloadWorld()
         return;
     m_room->addItems(world->roomNames());
     m_from->addItems(world->locations().names());
-    if (!room.isEmpty())
-        m_room->setCurrentText(room);
+    if (m_room->count() > 0) {
+        m_room->setCurrentIndex(0);
+        m_room->setEditText(m_room->itemText(0));
+    }
     const int fromIndex = m_from->findText(from);
     if (fromIndex >= 0)
         m_from->setCurrentIndex(fromIndex);

@@ -40,7 +40,8 @@ SimulationController::~SimulationController()
         replaceWorld(nullptr);
 }
 
-Status SimulationController::load(const QString &path, std::optional<quint64> seed)
+Status SimulationController::load(
+    const QString &path, std::optional<quint64> seed, const QString &kvStoreFile)
 {
     Result<Scenario> scenario = Scenario::load(path);
     if (!scenario) {
@@ -48,12 +49,14 @@ Status SimulationController::load(const QString &path, std::optional<quint64> se
                                 << scenario.error().message;
         return scenario.error();
     }
-    Result<std::unique_ptr<World>> world = World::create(*scenario, seed);
+    Result<std::unique_ptr<World>> world = World::create(*scenario, seed, kvStoreFile);
     if (!world) {
-        qCWarning(lcController) << "cannot build a run of" << path << ":" << world.error().message;
+        qCWarning(lcController) << "cannot build a run of" << path << "with KV store" << kvStoreFile
+                                << ":" << world.error().message;
         return world.error();
     }
     m_scenarioPath = path;
+    m_kvStoreFile = kvStoreFile;
     m_seedOverride = seed;
     replaceWorld(std::move(world).value());
     qCInfo(lcController) << "loaded scenario" << path << "seed" << m_world->simulation().seed();
@@ -65,7 +68,15 @@ Status SimulationController::reload()
     if (m_scenarioPath.isEmpty())
         return Error::error(
             QStringLiteral("No scenario is loaded, so there is nothing to reload."));
-    return load(m_scenarioPath, m_seedOverride);
+    return load(m_scenarioPath, m_seedOverride, m_kvStoreFile);
+}
+
+Status SimulationController::openSession(const QString &kvStoreFile)
+{
+    if (m_scenarioPath.isEmpty())
+        return Error::error(QStringLiteral(
+            "No scenario is loaded. Open a scenario first, then open the session file."));
+    return load(m_scenarioPath, m_seedOverride, kvStoreFile);
 }
 
 void SimulationController::replaceWorld(std::unique_ptr<World> world)

@@ -44,13 +44,22 @@ public:
     ~SimulationController() override;
 
     /// Loads a scenario file (a ":/" resource path works too) and starts a new run, paused.
-    /// On failure the current run stays, and the error names the file, line, column and field.
-    Status load(const QString &path, std::optional<quint64> seed = std::nullopt);
-    /// Loads the current scenario file again, restarting the run with the same seed override.
+    /// A non-empty `kvStoreFile` is a session file (KvNamespace::saveStore()) that the KV
+    /// namespace starts from; the file is only read. On failure the current run stays, and the
+    /// error names the file, line, column and field.
+    Status load(const QString &path, std::optional<quint64> seed = std::nullopt,
+        const QString &kvStoreFile = {});
+    /// Loads the current scenario file again, restarting the run with the same seed override
+    /// and the same session file.
     Status reload();
+    /// Restarts the current scenario with its seed override, the KV namespace starting from the
+    /// session file `kvStoreFile`.
+    Status openSession(const QString &kvStoreFile);
 
     World *world() const { return m_world.get(); }
     const QString &scenarioPath() const { return m_scenarioPath; }
+    /// The session file the current run's KV namespace started from; empty for none.
+    const QString &kvStoreFile() const { return m_kvStoreFile; }
     RunState runState() const;
     bool isRunning() const { return m_running; }
     /// False when the run finished and nothing is left to run (a request sent after the end
@@ -122,6 +131,7 @@ private:
 
     std::unique_ptr<World> m_world;
     QString m_scenarioPath;
+    QString m_kvStoreFile;
     std::optional<quint64> m_seedOverride;
     QTimer m_frameTimer;
     QElapsedTimer m_wallClock;

@@ -1,21 +1,28 @@
 #include "eventlogmodel.h"
 #include "inspectorpane.h"
+#include "kvbrowsermodel.h"
+#include "kvbrowserpane.h"
 #include "mainwindow.h"
 #include "messagebanner.h"
 #include "modelroles.h"
 #include "requestcomposer.h"
 #include "simulationcontroller.h"
 
+#include <QAction>
 #include <QComboBox>
+#include <QDir>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScreen>
 #include <QSet>
 #include <QStandardPaths>
+#include <QStatusBar>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTreeView>
 
 using namespace roomscope;
 
@@ -33,6 +40,11 @@ private Q_SLOTS:
     void keyboardRunPauseStep();
     void invalidScenarioShowsBanner();
     void selectionShowsValueInInspector();
+    void reloadClearsInspectorAndComposerRoom();
+    void openingOtherScenarioResetsComposerRoom();
+    void runOnOpenStatusMessage();
+    void bundledScenarioDisplayName();
+    void initialSizeFitsScreen();
     void windowRendersOffscreen();
 
 private:
@@ -211,21 +223,134 @@ void MainWindowTest::invalidScenarioShowsBanner()
 void MainWindowTest::selectionShowsValueInInspector()
 {
     m_window->controller()->advanceBy(seconds(4));
-    auto *kvView = child<QTableView>(QStringLiteral("kvView"));
+    m_window->kvBrowser()->model()->refresh();
+    auto *kvView = child<QTreeView>(QStringLiteral("kvBrowserView"));
     QVERIFY(kvView);
+    QCOMPARE(kvView, m_window->kvBrowser()->view());
     QVERIFY(kvView->model()->rowCount() > 0);
-    const QModelIndex value = kvView->model()->index(0, 1);
+    const QModelIndex value = kvView->model()->index(0, KvBrowserModel::ValueColumn);
     kvView->setCurrentIndex(value);
     const QByteArray raw = value.data(RawValueRole).toByteArray();
     QVERIFY(!raw.isEmpty());
     QCOMPARE(m_window->inspector()->text(), QString::fromUtf8(raw));
     QCOMPARE(m_window->inspector()->title(), value.data(ValueTitleRole).toString());
 
+    // A location column shows what that location would read.
+    const QModelIndex location = kvView->model()->index(0, KvBrowserModel::FixedColumnCount);
+    kvView->setCurrentIndex(location);
+    QCOMPARE(m_window->inspector()->title(), location.data(ValueTitleRole).toString());
+
     auto *eventView = child<QTableView>(QStringLiteral("eventLogView"));
     QVERIFY(eventView);
     const QModelIndex eventIndex = eventView->model()->index(eventView->model()->rowCount() - 1, 0);
     eventView->setCurrentIndex(eventIndex);
     QCOMPARE(m_window->inspector()->title(), eventIndex.data(ValueTitleRole).toString());
+}
+
+void MainWindowTest::reloadClearsInspectorAndComposerRoom()
+{
+    InspectorPane cleared;
+    cleared.clear();
+    const QString placeholder = cleared.title();
+
+    m_window->controller()->advanceBy(seconds(4));
+    m_window->kvBrowser()->model()->refresh();
+    QTreeView *kvView = m_window->kvBrowser()->view();
+    QVERIFY(kvView->model()->rowCount() > 0);
+    kvView->setCurrentIndex(kvView->model()->index(0, KvBrowserModel::FixedColumnCount));
+    QVERIFY(m_window->inspector()->title() != placeholder);
+
+    auto *room = child<QComboBox>(QStringLiteral("composerRoom"));
+    QVERIFY(room);
+    room->setCurrentIndex(1);
+    QCOMPARE(room->currentText(), QStringLiteral("arena"));
+    room->setEditText(QStringLiteral("typed-room"));
+
+    QAction *reload = nullptr;
+    for (QAction *action : m_window->findChildren<QAction *>()) {
+        if (action->text() == QLatin1String("&Reload"))
+            reload = action;
+    }
+    QVERIFY(reload);
+    reload->trigger();
+    QCOMPARE(m_window->controller()->world()->simulation().dispatchedEventCount(), quint64(0));
+    QCOMPARE(m_window->inspector()->title(), placeholder);
+    QCOMPARE(m_window->inspector()->text(), QString());
+    QCOMPARE(room->currentText(), QStringLiteral("lobby"));
+    QCOMPARE(room->currentIndex(), 0);
+    QCOMPARE(m_window->kvBrowser()->model()->rowCount(), 0);
+}
+
+void MainWindowTest::openingOtherScenarioResetsComposerRoom()
+{
+    QFile original(m_scenarioPath);
+    QVERIFY(original.open(QIODevice::ReadOnly));
+    QByteArray json = original.readAll();
+    json.replace("\"lobby", "\"hall").replace("\"arena", "\"stage");
+    QTemporaryDir directory;
+    QVERIFY(directory.isValid());
+    const QString otherPath = directory.filePath(QStringLiteral("hall.json"));
+    QFile other(otherPath);
+    QVERIFY(other.open(QIODevice::WriteOnly));
+    QCOMPARE(other.write(json), json.size());
+    other.close();
+
+    auto *room = child<QComboBox>(QStringLiteral("composerRoom"));
+    QVERIFY(room);
+    QCOMPARE(room->currentText(), QStringLiteral("lobby"));
+    QVERIFY(m_window->openScenario(otherPath));
+    QCOMPARE(room->count(), 2);
+    QCOMPARE(room->itemText(0), QStringLiteral("hall"));
+    QCOMPARE(room->currentText(), QStringLiteral("hall"));
+
+    // Send now reaches the new scenario's room, not a new "lobby" object.
+    auto *route = child<QComboBox>(QStringLiteral("composerRoute"));
+    QVERIFY(route);
+    route->setCurrentIndex(route->findText(QStringLiteral("count")));
+    QVERIFY(m_window->composer()->send());
+    const QList<TraceEvent> starts = composerEvents(TraceKind::RequestStart);
+    QCOMPARE(starts.size(), 1);
+    QCOMPARE(starts.first().subject, QStringLiteral("hall"));
+}
+
+void MainWindowTest::runOnOpenStatusMessage()
+{
+    QVERIFY(m_window->openScenario(m_scenarioPath));
+    QCOMPARE(m_window->statusBar()->currentMessage(),
+        QStringLiteral("Opened %1. Press Space to run.").arg(m_scenarioPath));
+    QVERIFY(!m_window->controller()->isRunning());
+
+    QVERIFY(m_window->openScenario(m_scenarioPath, std::nullopt, true));
+    QVERIFY(m_window->controller()->isRunning());
+    QCOMPARE(m_window->statusBar()->currentMessage(),
+        QStringLiteral("Opened %1. It is running; Space pauses it.").arg(m_scenarioPath));
+    m_window->controller()->pause();
+}
+
+void MainWindowTest::bundledScenarioDisplayName()
+{
+    QCOMPARE(MainWindow::scenarioDisplayName(QString::fromLatin1(MainWindow::kBundledScenario)),
+        QStringLiteral("the bundled kv-room scenario"));
+    QCOMPARE(MainWindow::scenarioDisplayName(QStringLiteral("/tmp/a/b.json")),
+        QDir::toNativeSeparators(QStringLiteral("/tmp/a/b.json")));
+}
+
+void MainWindowTest::initialSizeFitsScreen()
+{
+    MainWindow window;
+    const QRect available = window.screen()->availableGeometry();
+    const QString sizes = QStringLiteral("window %1x%2, minimum %3x%4, screen %5x%6")
+                              .arg(window.width())
+                              .arg(window.height())
+                              .arg(window.minimumSizeHint().width())
+                              .arg(window.minimumSizeHint().height())
+                              .arg(available.width())
+                              .arg(available.height());
+    QVERIFY2(window.width() <= available.width(), qPrintable(sizes));
+    QVERIFY2(window.height() <= available.height(), qPrintable(sizes));
+    QVERIFY2(available.contains(window.geometry()), qPrintable(sizes));
+    if (available.width() >= 1700 && available.height() >= 1100)
+        QCOMPARE(window.size(), QSize(1600, 1000));
 }
 
 void MainWindowTest::windowRendersOffscreen()

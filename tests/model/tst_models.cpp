@@ -1,7 +1,7 @@
 #include "connectionsmodel.h"
 #include "eventlogfiltermodel.h"
 #include "eventlogmodel.h"
-#include "kvkeysmodel.h"
+#include "kvbrowsermodel.h"
 #include "modelroles.h"
 #include "pendingwritesmodel.h"
 #include "roomsmodel.h"
@@ -86,7 +86,8 @@ HttpResponse ModelsTest::request(const QString &location, const QString &route, 
 void ModelsTest::allModelsPassTesterDuringRun()
 {
     RoomsModel rooms(m_controller);
-    KvKeysModel kv(m_controller);
+    KvBrowserModel kv;
+    kv.setController(m_controller);
     PendingWritesModel pending(m_controller);
     ConnectionsModel connections(m_controller);
     EventLogModel log(m_controller);
@@ -112,6 +113,7 @@ void ModelsTest::allModelsPassTesterDuringRun()
     }
     QCOMPARE(rooms.rowCount(), 2);
     QCOMPARE(connections.rowCount(), 400);
+    kv.refresh();
     QCOMPARE(kv.rowCount(), 3);
     QVERIFY(maxPending > 0);
     QCOMPARE(quint64(log.rowCount()), m_controller->world()->simulation().trace().eventCount());
@@ -173,8 +175,9 @@ void ModelsTest::roomsAfterRun()
 
 void ModelsTest::kvAnnouncementStaleAtSjc()
 {
-    KvKeysModel kv(m_controller);
-    const int sjcColumn = KvKeysModel::FixedColumnCount
+    KvBrowserModel kv;
+    kv.setController(m_controller);
+    const int sjcColumn = KvBrowserModel::FixedColumnCount
         + m_controller->world()->locations().find(QStringLiteral("SJC"));
     QCOMPARE(kv.headerData(sjcColumn, Qt::Horizontal).toString(), QStringLiteral("SJC"));
 
@@ -182,8 +185,9 @@ void ModelsTest::kvAnnouncementStaleAtSjc()
     QString staleToolTip;
     for (int frame = 0; frame < 240 && !sawStale; ++frame) {
         m_controller->advanceBy(milliseconds(250));
+        kv.refresh();
         for (int row = 0; row < kv.rowCount(); ++row) {
-            if (cell(kv, row, KvKeysModel::KeyColumn) != QLatin1String("announcement"))
+            if (cell(kv, row, KvBrowserModel::KeyColumn) != QLatin1String("announcement"))
                 continue;
             const QModelIndex index = kv.index(row, sjcColumn);
             if (index.data(StaleRole).toBool()) {
@@ -191,23 +195,24 @@ void ModelsTest::kvAnnouncementStaleAtSjc()
                 staleToolTip = index.data(Qt::ToolTipRole).toString();
                 QVERIFY(index.data(CachedRole).toBool());
                 QCOMPARE(index.data(HighlightRole).value<Highlight>(), Highlight::Warning);
-                QVERIFY(index.data().toString() != cell(kv, row, KvKeysModel::ValueColumn));
+                QVERIFY(index.data().toString() != cell(kv, row, KvBrowserModel::ValueColumn));
             }
         }
     }
     QVERIFY2(sawStale, "the announcement key was never stale at SJC within 60 s");
     QVERIFY2(staleToolTip.contains(QLatin1String("Stale")), qPrintable(staleToolTip));
-    QVERIFY2(staleToolTip.contains(QLatin1String("SJC fetches the central value again at t+")),
+    QVERIFY2(staleToolTip.contains(QLatin1String("SJC sees the current central value from t+")),
         qPrintable(staleToolTip));
 }
 
 void ModelsTest::kvWriteStaleAtOtherLocation()
 {
-    KvKeysModel kv(m_controller);
+    KvBrowserModel kv;
+    kv.setController(m_controller);
     const LocationMap &locations = m_controller->world()->locations();
-    const int lhr = KvKeysModel::FixedColumnCount + locations.find(QStringLiteral("LHR"));
-    const int sjc = KvKeysModel::FixedColumnCount + locations.find(QStringLiteral("SJC"));
-    const int nrt = KvKeysModel::FixedColumnCount + locations.find(QStringLiteral("NRT"));
+    const int lhr = KvBrowserModel::FixedColumnCount + locations.find(QStringLiteral("LHR"));
+    const int sjc = KvBrowserModel::FixedColumnCount + locations.find(QStringLiteral("SJC"));
+    const int nrt = KvBrowserModel::FixedColumnCount + locations.find(QStringLiteral("NRT"));
     const QString key = QStringLiteral("probe");
 
     // The lobby (LHR) writes, the arena (SJC) reads and caches, then the lobby writes again.
@@ -226,14 +231,15 @@ void ModelsTest::kvWriteStaleAtOtherLocation()
                  .status,
         200);
 
+    kv.refresh();
     int row = -1;
     for (int i = 0; i < kv.rowCount(); ++i) {
-        if (cell(kv, i, KvKeysModel::KeyColumn) == key)
+        if (cell(kv, i, KvBrowserModel::KeyColumn) == key)
             row = i;
     }
     QVERIFY(row >= 0);
-    QCOMPARE(cell(kv, row, KvKeysModel::ValueColumn), QStringLiteral("second"));
-    QCOMPARE(kv.index(row, KvKeysModel::ValueColumn).data(RawValueRole).toByteArray(),
+    QCOMPARE(cell(kv, row, KvBrowserModel::ValueColumn), QStringLiteral("second"));
+    QCOMPARE(kv.index(row, KvBrowserModel::ValueColumn).data(RawValueRole).toByteArray(),
         QByteArray("second"));
 
     QCOMPARE(cell(kv, row, lhr), QStringLiteral("second"));
