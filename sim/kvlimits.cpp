@@ -110,6 +110,19 @@ Error tooManyOperations()
     return Error::error(QStringLiteral("Too many API requests by single Worker invocation."));
 }
 
+Error dailyLimitExceeded(Operation operation)
+{
+    // The text is what the KV REST API returns (error code 10048) once a Free account has used up
+    // a daily limit, as wrangler printed it in a 2022 blog post (jameskilby.co.uk) and a 2026
+    // GitHub issue. Cloudflare's warning emails state that the API then returns 429 and that
+    // operations within a Worker fail.
+    // NOTE: no source shows the binding's own error, so its combination into workerd's
+    // `KV <OP> failed: <status> <text>` form is an assumption.
+    return failure(operation, 429,
+                   QStringLiteral("your account has reached the free usage limit for this "
+                                  "operation for today"));
+}
+
 Status validateExpiration(std::optional<double> expiration, std::optional<double> expirationTtl,
                           qint64 nowSeconds)
 {

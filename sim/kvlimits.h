@@ -27,6 +27,12 @@ constexpr int kMaxOperationsPerInvocation = 1000;
 constexpr int kMaxBulkGetKeys = 100;
 constexpr qsizetype kMaxBulkGetBytes = 25 * 1024 * 1024; ///< total of the values of a bulk read
 
+// The Free plan's daily limits, per account and per UTC day. The Paid plan has none.
+constexpr qint64 kFreeReadsPerDay = 100'000;
+constexpr qint64 kFreeWritesPerDay = 1'000; ///< writes to different keys
+constexpr qint64 kFreeDeletesPerDay = 1'000;
+constexpr qint64 kFreeListsPerDay = 1'000;
+
 /// The operation name in server errors ("KV GET failed: ..."). A list reports as GET.
 enum class Operation { Get, GetBulk, Put, Delete };
 QString operationName(Operation operation);
@@ -43,6 +49,8 @@ Status validateCacheTtl(double cacheTtl, qint64 minimumSeconds = kMinCacheTtlSec
 Status validateBulkGet(qsizetype keyCount, const QString &type);
 /// The error of a call made after the invocation's kMaxOperationsPerInvocation calls.
 Error tooManyOperations();
+/// The error of an operation made after the Free plan's daily limit for its type is used up.
+Error dailyLimitExceeded(Operation operation);
 /// Checks a write's expiration options at `nowSeconds`; the TTL is checked first and wins.
 Status validateExpiration(std::optional<double> expiration, std::optional<double> expirationTtl,
                           qint64 nowSeconds);

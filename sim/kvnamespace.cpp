@@ -38,6 +38,15 @@ std::optional<KvProfile> kvProfileFromName(const QString &name)
     return std::nullopt;
 }
 
+std::optional<KvPlan> kvPlanFromName(const QString &name)
+{
+    if (name == QLatin1String("paid"))
+        return KvPlan::Paid;
+    if (name == QLatin1String("free"))
+        return KvPlan::Free;
+    return std::nullopt;
+}
+
 std::optional<KvValueType> kvValueTypeFromName(const QString &name)
 {
     if (name == QLatin1String("text"))
@@ -179,6 +188,79 @@ bool KvNamespace::isStale(const CacheEntry &cached, const std::optional<KvEntry>
     return !central || central->version != cached.version;
 }
 
+bool KvNamespace::isStaleNow(const CacheEntry &cached, const QByteArray &key) const
+{
+    if (changedSince(key, cached.centralSerial))
+        return isStale(cached, liveEntry(key));
+    // The central row is still the one the cache entry copied, so only its expiry can make
+    // them differ. A cached miss copied a missing or expired row, which stays missing.
+    if (!cached.value)
+        return false;
+    return cached.expiration && *cached.expiration <= nowSeconds();
+}
+
+bool KvNamespace::changedSince(const QByteArray &key, quint64 serial) const
+{
+    if (serial < m_changeFloor)
+        return true;
+    const auto it = m_lastChange.find(key);
+    return it != m_lastChange.end() && it->second > serial;
+}
+
+void KvNamespace::noteCentralChange(const QByteArray &key)
+{
+    // Bounds the map: forgetting every key sends the stale checks of older cache entries back
+    // to SQLite, which stays exact.
+    constexpr size_t kMaxTrackedKeys = 65536;
+    if (m_lastChange.size() >= kMaxTrackedKeys) {
+        m_lastChange.clear();
+        m_changeFloor = m_changeSerial;
+    }
+    m_lastChange[key] = ++m_changeSerial;
+}
+
+void KvNamespace::noteCentralReplaced()
+{
+    m_lastChange.clear();
+    m_changeFloor = ++m_changeSerial;
+}
+
+void KvNamespace::startDayIfNew()
+{
+    constexpr qint64 kSecondsPerDay = 86400;
+    const qint64 seconds = nowSeconds();
+    // Days since the epoch, rounded down for times before it as well.
+    const qint64 day = seconds / kSecondsPerDay - (seconds % kSecondsPerDay < 0 ? 1 : 0);
+    if (day == m_day)
+        return;
+    m_day = day;
+    m_readsToday = 0;
+    m_deletesToday = 0;
+    m_listsToday = 0;
+    m_keysWrittenToday.clear();
+}
+
+bool KvNamespace::withinDailyLimit(const qint64 &used, qint64 count, qint64 limit)
+{
+    if (m_settings.plan != KvPlan::Free)
+        return true;
+    startDayIfNew();
+    // NOTE: Cloudflare does not document what happens to a bulk read of more keys than the day
+    // has reads left. Here it fails.
+    return used + count <= limit;
+}
+
+bool KvNamespace::dailyLimitAdmitsWrite(const QByteArray &key)
+{
+    if (m_settings.plan != KvPlan::Free)
+        return true;
+    startDayIfNew();
+    // NOTE: Cloudflare's limits page states the Free limit as 1,000 "writes to different keys"
+    // per day, while its pricing page gives 1,000 writes. This follows the limits page.
+    return m_keysWrittenToday.contains(key)
+        || qint64(m_keysWrittenToday.size()) < kv::kFreeWritesPerDay;
+}
+
 SimDuration KvNamespace::oneWay(LocationId from, LocationId to)
 {
     if (!m_settings.networkLatency)
@@ -202,6 +284,13 @@ Task<Result<KvReadResult>> KvNamespace::get(QString actor, LocationId from, QStr
             co_return valid.error();
         readTtl = ttlFromSeconds(*options.cacheTtl);
     }
+    // Every read counts toward the daily limit, served from a location's cache or not.
+    if (!withinDailyLimit(m_readsToday, 1, kv::kFreeReadsPerDay)) {
+        co_await m_simulation.sleep(oneWay(from, m_settings.centralLocation));
+        co_await m_simulation.sleep(oneWay(m_settings.centralLocation, from));
+        co_return kv::dailyLimitExceeded(kv::Operation::Get);
+    }
+    ++m_readsToday;
 
     const QByteArray utf8Key = key.toUtf8();
     KvReadResult result;
@@ -214,12 +303,13 @@ Task<Result<KvReadResult>> KvNamespace::get(QString actor, LocationId from, QStr
         result.value = served.value;
         result.metadata = served.metadata;
         result.version = served.version;
-        result.stale = isStale(served, liveEntry(utf8Key));
+        result.stale = isStaleNow(served, utf8Key);
     } else {
         co_await m_simulation.sleep(oneWay(from, m_settings.centralLocation));
+        const quint64 serial = m_changeSerial;
         const std::optional<KvEntry> central = liveEntry(utf8Key);
         co_await m_simulation.sleep(oneWay(m_settings.centralLocation, from));
-        result = fetchedResult(from, utf8Key, central, readTtl);
+        result = fetchedResult(from, utf8Key, central, readTtl, serial);
     }
     traceRead(actor, from, key, result);
 
@@ -240,9 +330,10 @@ Task<Result<KvReadResult>> KvNamespace::get(QString actor, LocationId from, QStr
 }
 
 KvReadResult KvNamespace::fetchedResult(LocationId from, const QByteArray &utf8Key,
-                                        const std::optional<KvEntry> &central, SimDuration readTtl)
+                                        const std::optional<KvEntry> &central, SimDuration readTtl,
+                                        quint64 serial)
 {
-    cacheRead(from, utf8Key, central, readTtl);
+    cacheRead(from, utf8Key, central, readTtl, serial);
     KvReadResult result;
     if (central) {
         result.value = central->value;
@@ -250,14 +341,19 @@ KvReadResult KvNamespace::fetchedResult(LocationId from, const QByteArray &utf8K
         result.version = central->version;
     }
     result.fromCentral = true;
-    // The central value may have changed while the response travelled back.
-    const std::optional<KvEntry> now = liveEntry(utf8Key);
+    // The central value may have changed while the response travelled back. Unless the key was
+    // written or deleted meanwhile, only the fetched value's expiry can have changed it.
+    std::optional<KvEntry> now;
+    if (changedSince(utf8Key, serial))
+        now = liveEntry(utf8Key);
+    else if (central && isLive(*central))
+        now = central;
     result.stale = central ? (!now || now->version != central->version) : now.has_value();
     return result;
 }
 
 void KvNamespace::cacheRead(LocationId location, const QByteArray &key,
-                            const std::optional<KvEntry> &entry, SimDuration ttl)
+                            const std::optional<KvEntry> &entry, SimDuration ttl, quint64 serial)
 {
     if (!m_settings.locationCaches)
         return;
@@ -270,6 +366,7 @@ void KvNamespace::cacheRead(LocationId location, const QByteArray &key,
     }
     filled.fetchedAt = m_simulation.now();
     filled.ttl = ttl;
+    filled.centralSerial = serial;
     m_caches[size_t(location)][key] = filled;
 }
 
@@ -317,6 +414,14 @@ Task<Result<std::vector<KvBulkEntry>>> KvNamespace::getBulk(QString actor, Locat
         if (seen.insert(key).second)
             distinct << key;
     }
+    // Each distinct key counts as one read toward the daily limit, as it does in kv.reads.
+    // NOTE: how production bills a bulk read (per key or per call) is not documented.
+    if (!withinDailyLimit(m_readsToday, distinct.size(), kv::kFreeReadsPerDay)) {
+        co_await m_simulation.sleep(oneWay(from, m_settings.centralLocation));
+        co_await m_simulation.sleep(oneWay(m_settings.centralLocation, from));
+        co_return kv::dailyLimitExceeded(kv::Operation::GetBulk);
+    }
+    m_readsToday += distinct.size();
 
     // Modelling choice: each key is served from the location's cache exactly as a single read
     // would be, and the keys that miss are fetched together in one round trip to the central
@@ -340,6 +445,7 @@ Task<Result<std::vector<KvBulkEntry>>> KvNamespace::getBulk(QString actor, Locat
             co_await m_simulation.sleep(m_settings.cacheHitLatency);
     } else {
         co_await m_simulation.sleep(oneWay(from, m_settings.centralLocation));
+        const quint64 serial = m_changeSerial;
         std::vector<std::optional<KvEntry>> central;
         for (size_t i : misses)
             central.push_back(liveEntry(distinct.at(qsizetype(i)).toUtf8()));
@@ -347,7 +453,7 @@ Task<Result<std::vector<KvBulkEntry>>> KvNamespace::getBulk(QString actor, Locat
         for (size_t m = 0; m < misses.size(); ++m) {
             const size_t i = misses[m];
             results[i] = fetchedResult(from, distinct.at(qsizetype(i)).toUtf8(), central[m],
-                                       readTtl);
+                                       readTtl, serial);
         }
     }
     for (size_t i = 0; i < size_t(distinct.size()); ++i) {
@@ -355,7 +461,7 @@ Task<Result<std::vector<KvBulkEntry>>> KvNamespace::getBulk(QString actor, Locat
             results[i].value = served[i]->value;
             results[i].metadata = served[i]->metadata;
             results[i].version = served[i]->version;
-            results[i].stale = isStale(*served[i], liveEntry(distinct.at(qsizetype(i)).toUtf8()));
+            results[i].stale = isStaleNow(*served[i], distinct.at(qsizetype(i)).toUtf8());
         }
         traceRead(actor, from, distinct.at(qsizetype(i)), results[i]);
     }
@@ -418,7 +524,7 @@ bool KvNamespace::admitWrite(const QByteArray &key)
 }
 
 void KvNamespace::cacheWrite(LocationId location, const QByteArray &key,
-                             const std::optional<KvEntry> &entry)
+                             const std::optional<KvEntry> &entry, quint64 serial)
 {
     if (!m_settings.locationCaches)
         return;
@@ -431,6 +537,7 @@ void KvNamespace::cacheWrite(LocationId location, const QByteArray &key,
     }
     cached.fetchedAt = m_simulation.now();
     cached.ttl = m_settings.defaultCacheTtl;
+    cached.centralSerial = serial;
     m_caches[size_t(location)][key] = cached;
 }
 
@@ -486,21 +593,33 @@ Task<Status> KvNamespace::put(QString actor, LocationId from, QString key, QByte
     const QByteArray utf8Key = key.toUtf8();
     co_await m_simulation.sleep(oneWay(from, m_settings.centralLocation));
 
+    // Both limits are applied where the write reaches the central store, and a write that
+    // either one rejects does not count toward the other.
+    if (!dailyLimitAdmitsWrite(utf8Key)) {
+        traceWrite(TraceKind::KvPut, actor, from, key, 429, 0, m_simulation.now() - calledAt,
+                   value);
+        co_await m_simulation.sleep(oneWay(m_settings.centralLocation, from));
+        co_return kv::dailyLimitExceeded(kv::Operation::Put);
+    }
     if (!admitWrite(utf8Key)) {
         traceWrite(TraceKind::KvPut, actor, from, key, 429, 0, m_simulation.now() - calledAt,
                    value);
         co_await m_simulation.sleep(oneWay(m_settings.centralLocation, from));
         co_return kv::failure(kv::Operation::Put, 429, QStringLiteral("Too Many Requests"));
     }
+    if (m_settings.plan == KvPlan::Free)
+        m_keysWrittenToday.insert(utf8Key);
     KvEntry entry { utf8Key, value, options.metadata, expiration, ++m_version };
     if (Status stored = m_store->put(entry); !stored)
         co_return stored;
+    noteCentralChange(utf8Key);
+    const quint64 serial = m_changeSerial;
     traceWrite(TraceKind::KvPut, actor, from, key, 200, entry.version,
                m_simulation.now() - calledAt, value);
 
     co_await m_simulation.sleep(oneWay(m_settings.centralLocation, from));
     if (m_settings.readYourWrites)
-        cacheWrite(from, utf8Key, entry);
+        cacheWrite(from, utf8Key, entry, serial);
     co_return Done {};
 }
 
@@ -517,22 +636,31 @@ Task<Status> KvNamespace::remove(QString actor, LocationId from, QString key,
     const QByteArray utf8Key = key.toUtf8();
     co_await m_simulation.sleep(oneWay(from, m_settings.centralLocation));
 
+    if (!withinDailyLimit(m_deletesToday, 1, kv::kFreeDeletesPerDay)) {
+        traceWrite(TraceKind::KvDelete, actor, from, key, 429, 0, m_simulation.now() - calledAt,
+                   {});
+        co_await m_simulation.sleep(oneWay(m_settings.centralLocation, from));
+        co_return kv::dailyLimitExceeded(kv::Operation::Delete);
+    }
     if (!admitWrite(utf8Key)) {
         traceWrite(TraceKind::KvDelete, actor, from, key, 429, 0, m_simulation.now() - calledAt,
                    {});
         co_await m_simulation.sleep(oneWay(m_settings.centralLocation, from));
         co_return kv::failure(kv::Operation::Delete, 429, QStringLiteral("Too Many Requests"));
     }
+    ++m_deletesToday;
     Result<bool> removed = m_store->remove(utf8Key);
     if (!removed)
         co_return removed.error();
+    noteCentralChange(utf8Key);
+    const quint64 serial = m_changeSerial;
     const qint64 version = ++m_version;
     traceWrite(TraceKind::KvDelete, actor, from, key, 200, version, m_simulation.now() - calledAt,
                {});
 
     co_await m_simulation.sleep(oneWay(m_settings.centralLocation, from));
     if (m_settings.readYourWrites)
-        cacheWrite(from, utf8Key, std::nullopt);
+        cacheWrite(from, utf8Key, std::nullopt, serial);
     co_return Done {};
 }
 
@@ -556,6 +684,12 @@ Task<Result<KvListResult>> KvNamespace::list(QString actor, LocationId from, KvL
     // NOTE: list reads the central store directly; list results in production can also lag
     // writes by up to 60 s, which is not modelled yet.
     co_await m_simulation.sleep(oneWay(from, m_settings.centralLocation));
+    if (!withinDailyLimit(m_listsToday, 1, kv::kFreeListsPerDay)) {
+        co_await m_simulation.sleep(oneWay(m_settings.centralLocation, from));
+        // A list reports its errors as a GET, as workerd does.
+        co_return kv::dailyLimitExceeded(kv::Operation::Get);
+    }
+    ++m_listsToday;
     std::vector<KvEntry> entries = m_store->list(options.prefix.toUtf8(), startAfter, limit + 1,
                                                  nowSeconds());
     co_await m_simulation.sleep(oneWay(m_settings.centralLocation, from));

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 namespace roomscope {
@@ -28,6 +29,16 @@ enum class WriteRateLimit {
     Burst,
     Off, ///< accepted, as local workerd and Miniflare do
 };
+
+/// The Workers plan of the account, which decides the daily operation limits.
+enum class KvPlan {
+    Paid, ///< no daily limits (the default)
+    /// Per UTC day: kv::kFreeReadsPerDay reads, kv::kFreeWritesPerDay writes to different keys,
+    /// kv::kFreeDeletesPerDay deletes and kv::kFreeListsPerDay lists.
+    Free,
+};
+/// The plan named `name` ("paid" or "free"), or nothing for any other name.
+std::optional<KvPlan> kvPlanFromName(const QString &name);
 
 /// A preset of KvSettings that a scenario picks before overriding single settings.
 enum class KvProfile {
@@ -64,6 +75,9 @@ struct KvSettings
     /// The location of the central store that writes go to and cache misses fetch from.
     LocationId centralLocation = 0;
     qsizetype maxValueBytes = kv::kMaxValueBytes;
+    /// Free applies the daily limits to the Worker calls; writes made through writeEntry(),
+    /// deleteEntry() and importEntries() are not counted.
+    KvPlan plan = KvPlan::Paid;
 };
 
 /// The settings of a profile, before a scenario overrides any of them.
@@ -256,6 +270,8 @@ private:
         qint64 version = 0;
         SimTime fetchedAt = 0;
         SimDuration ttl = 0;
+        /// m_changeSerial when the contents were read from (or written to) the central store.
+        quint64 centralSerial = 0;
     };
     using Cache = std::map<QByteArray, CacheEntry>;
 
@@ -265,20 +281,41 @@ private:
     qint64 nowSeconds() const { return epochSeconds(m_simulation.now()); }
     bool isLive(const KvEntry &entry) const;
     std::optional<KvEntry> liveEntry(const QByteArray &key) const;
+    /// Whether the Free plan's daily limit admits `count` more operations of a type when `used`
+    /// of them were made today. Always true on the Paid plan. `used` must be one of the
+    /// m_...Today counters, because a new UTC day resets them before the comparison.
+    bool withinDailyLimit(const qint64 &used, qint64 count, qint64 limit);
+    /// Whether the Free plan's daily write limit admits a write to `key`. A key already written
+    /// today is always admitted because the limit counts writes to different keys.
+    bool dailyLimitAdmitsWrite(const QByteArray &key);
+    /// Starts the counts of a new day when 00:00 UTC has passed since the last operation.
+    void startDayIfNew();
     const CacheEntry *freshCacheEntry(LocationId location, const QByteArray &key,
                                       SimDuration readTtl) const;
     bool isStale(const CacheEntry &cached, const std::optional<KvEntry> &central) const;
+    /// isStale() against the central entry now, without an SQLite lookup when the key has not
+    /// changed centrally since the cache entry was filled.
+    bool isStaleNow(const CacheEntry &cached, const QByteArray &key) const;
+    /// Whether the central entry of `key` may have changed since `serial`.
+    bool changedSince(const QByteArray &key, quint64 serial) const;
+    /// Records a write or delete of `key` in the central store.
+    void noteCentralChange(const QByteArray &key);
+    /// Records that any key may have changed in the central store (a load replaced it).
+    void noteCentralReplaced();
     /// Applies the same-key write limit at the central store; true when the write may proceed.
     bool admitWrite(const QByteArray &key);
     /// Stores what a read at `location` fetched from the central store, unless caches are off.
+    /// `serial` is m_changeSerial when `entry` was looked up.
     void cacheRead(LocationId location, const QByteArray &key, const std::optional<KvEntry> &entry,
-                   SimDuration ttl);
+                   SimDuration ttl, quint64 serial);
     /// Caches what a read fetched from the central store and describes it as a read result.
     KvReadResult fetchedResult(LocationId from, const QByteArray &utf8Key,
-                               const std::optional<KvEntry> &central, SimDuration readTtl);
+                               const std::optional<KvEntry> &central, SimDuration readTtl,
+                               quint64 serial);
     void traceRead(const QString &actor, LocationId from, const QString &key,
                    const KvReadResult &result);
-    void cacheWrite(LocationId location, const QByteArray &key, const std::optional<KvEntry> &entry);
+    void cacheWrite(LocationId location, const QByteArray &key, const std::optional<KvEntry> &entry,
+                    quint64 serial);
     SimDuration oneWay(LocationId from, LocationId to);
     void traceWrite(TraceKind kind, const QString &actor, LocationId from, const QString &key,
                     int status, qint64 version, SimDuration latency, const QByteArray &value);
@@ -293,6 +330,21 @@ private:
     std::map<QByteArray, std::deque<SimTime>> m_recentWrites;
     qint64 m_version = 0;
     Random m_random;
+
+    // Cheap stale checks: every change to the central store takes the next serial, and
+    // m_lastChange stores the last serial of each recently changed key. A key missing from the
+    // map has not changed since m_changeFloor. The map is cleared when it grows large, and a
+    // load raises m_changeFloor, so a cache entry filled before the floor is checked in SQLite.
+    quint64 m_changeSerial = 0;
+    quint64 m_changeFloor = 0;
+    std::map<QByteArray, quint64> m_lastChange;
+
+    // The Free plan's counts for the current UTC day.
+    qint64 m_day = -1; ///< days since the epoch
+    qint64 m_readsToday = 0;
+    qint64 m_deletesToday = 0;
+    qint64 m_listsToday = 0;
+    std::set<QByteArray> m_keysWrittenToday;
 };
 
 } // namespace roomscope

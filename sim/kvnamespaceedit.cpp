@@ -56,6 +56,7 @@ Status KvNamespace::writeEntry(const QString &key, const QByteArray &value, KvPu
         return stored;
     }
     ++m_version;
+    noteCentralChange(utf8Key);
     traceWrite(TraceKind::KvPut, kInspectorActor, m_settings.centralLocation, key, 200,
         entry.version, 0, value);
     return Done {};
@@ -65,11 +66,13 @@ Status KvNamespace::deleteEntry(const QString &key)
 {
     if (Status valid = kv::validateKey(key, kv::Operation::Delete); !valid)
         return valid;
-    Result<bool> removed = m_store->remove(key.toUtf8());
+    const QByteArray utf8Key = key.toUtf8();
+    Result<bool> removed = m_store->remove(utf8Key);
     if (!removed) {
         qCWarning(lcKvEdit) << "deleting" << key << "failed:" << removed.error().message;
         return removed.error();
     }
+    noteCentralChange(utf8Key);
     // Like remove(), deleting a missing key succeeds and still counts as a write.
     const qint64 version = ++m_version;
     traceWrite(

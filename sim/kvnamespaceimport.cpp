@@ -27,6 +27,8 @@ Status KvNamespace::importEntries(const std::vector<KvEntry> &entries)
     if (Status stored = m_store->putMany(versioned); !stored)
         return stored;
     m_version = version;
+    for (const KvEntry &entry : versioned)
+        noteCentralChange(entry.key);
     return Done {};
 }
 
@@ -37,6 +39,9 @@ Status KvNamespace::saveStore(const QString &path) const
 
 Status KvNamespace::loadStore(const QString &path)
 {
+    // A failed load may have replaced part of the store too, so either way the stale checks of
+    // cache entries filled before this point go to SQLite.
+    noteCentralReplaced();
     if (Status restored = m_store->restoreFrom(path); !restored)
         return restored;
     // Versions never go back, so a version number names one write even across a load.

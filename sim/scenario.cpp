@@ -316,7 +316,7 @@ void readKv(Reader &reader, const QJsonObject &root, Scenario &scenario)
                           QStringLiteral("minCacheTtl"), QStringLiteral("readYourWrites"),
                           QStringLiteral("locationCaches"), QStringLiteral("networkLatency"),
                           QStringLiteral("writeRateLimit"), QStringLiteral("writeBurst"),
-                          QStringLiteral("cacheHitLatency") });
+                          QStringLiteral("cacheHitLatency"), QStringLiteral("plan") });
 
     // The profile sets every setting first, so that the fields below override single ones.
     const QString profileName =
@@ -377,6 +377,13 @@ void readKv(Reader &reader, const QJsonObject &root, Scenario &scenario)
         reader.fail(Reader::child(path, QStringLiteral("writeBurst")),
                     QStringLiteral("writeBurst applies only with \"writeRateLimit\": \"burst\""));
     }
+
+    const QString planName = reader.string(kv, path, QStringLiteral("plan"), QStringLiteral("paid"));
+    if (const std::optional<KvPlan> plan = kvPlanFromName(planName))
+        scenario.kv.plan = *plan;
+    else if (!reader.failed())
+        reader.fail(Reader::child(path, QStringLiteral("plan")),
+                    QStringLiteral("expected \"paid\" or \"free\", found \"%1\"").arg(planName));
 }
 
 void readWorker(Reader &reader, const QJsonObject &root, Scenario &scenario)
