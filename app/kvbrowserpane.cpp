@@ -16,13 +16,23 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QResizeEvent>
+#include <QScrollBar>
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTimer>
 #include <QTreeView>
 #include <QVBoxLayout>
 
 namespace roomscope {
+
+namespace {
+
+/// Screens of rows above and below the visible ones that the model refreshes too, so that a
+/// short scroll shows fresh rows at once.
+constexpr int kMarginScreens = 1;
+
+} // namespace
 
 KvBrowserPane::KvBrowserPane(SimulationController *controller, QWidget *parent)
     : QWidget(parent)
@@ -106,6 +116,15 @@ KvBrowserPane::KvBrowserPane(SimulationController *controller, QWidget *parent)
         connect(m_model, signal, this, &KvBrowserPane::updateNote);
     connect(m_model, &QAbstractItemModel::modelReset, this, &KvBrowserPane::updateNote);
     updateNote();
+
+    for (auto signal : { &QAbstractItemModel::rowsInserted, &QAbstractItemModel::rowsRemoved })
+        connect(m_model, signal, this, &KvBrowserPane::scheduleVisibleRowsUpdate);
+    connect(
+        m_model, &QAbstractItemModel::modelReset, this, &KvBrowserPane::scheduleVisibleRowsUpdate);
+    connect(m_view->verticalScrollBar(), &QScrollBar::valueChanged, this,
+        &KvBrowserPane::scheduleVisibleRowsUpdate);
+    connect(m_view, &QTreeView::expanded, this, &KvBrowserPane::scheduleVisibleRowsUpdate);
+    connect(m_view, &QTreeView::collapsed, this, &KvBrowserPane::scheduleVisibleRowsUpdate);
 }
 
 void KvBrowserPane::resizeEvent(QResizeEvent *event)
@@ -116,6 +135,41 @@ void KvBrowserPane::resizeEvent(QResizeEvent *event)
     const Qt::Orientation orientation = width() > height() * 2 ? Qt::Horizontal : Qt::Vertical;
     if (m_split->orientation() != orientation)
         m_split->setOrientation(orientation);
+    scheduleVisibleRowsUpdate();
+}
+
+void KvBrowserPane::scheduleVisibleRowsUpdate()
+{
+    if (m_visibleRowsUpdatePending)
+        return;
+    m_visibleRowsUpdatePending = true;
+    QTimer::singleShot(0, this, &KvBrowserPane::updateVisibleRows);
+}
+
+void KvBrowserPane::updateVisibleRows()
+{
+    m_visibleRowsUpdatePending = false;
+    const QModelIndex top = m_view->indexAt(QPoint(0, 0));
+    if (!top.isValid()) {
+        m_model->setVisibleRows({});
+        return;
+    }
+    const int rowHeight = std::max(1, m_view->visualRect(top).height());
+    const int screenRows = m_view->viewport()->height() / rowHeight + 1;
+    const int margin = kMarginScreens * screenRows;
+
+    QModelIndexList rows;
+    QModelIndex above = m_view->indexAbove(top);
+    for (int i = 0; i < margin && above.isValid(); ++i) {
+        rows.prepend(above);
+        above = m_view->indexAbove(above);
+    }
+    QModelIndex below = top;
+    for (int i = 0; i < screenRows + margin && below.isValid(); ++i) {
+        rows.append(below);
+        below = m_view->indexBelow(below);
+    }
+    m_model->setVisibleRows(rows);
 }
 
 void KvBrowserPane::showCurrent(const QModelIndex &current)

@@ -39,6 +39,10 @@ private:
     void selectKey(const QString &key);
     void deleteByPrefix();
     void updateNote();
+    /// Tells the model which rows the view shows, with a margin, once control returns to the
+    /// event loop.
+    void scheduleVisibleRowsUpdate();
+    void updateVisibleRows();
 
     SimulationController *m_controller;
     KvBrowserModel *m_model = nullptr;
@@ -52,6 +56,7 @@ private:
     QTabWidget *m_details = nullptr;
     QSplitter *m_split = nullptr;
     QTableView *m_historyView = nullptr;
+    bool m_visibleRowsUpdatePending = false;
 };
 
 } // namespace roomscope

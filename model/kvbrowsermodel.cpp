@@ -4,6 +4,7 @@
 #include "simulationcontroller.h"
 #include "valuetext.h"
 
+#include <QElapsedTimer>
 #include <QLoggingCategory>
 #include <QScopedValueRollback>
 
@@ -18,17 +19,9 @@ namespace {
 
 /// Entries read per range scan while listing children.
 constexpr int kScanBatch = 1024;
-/// Loaded rows are checked against the namespace at least this often in virtual time, so that
-/// expired keys leave the list even when nothing writes.
-constexpr SimDuration kSyncInterval = seconds(1);
-/// When a sync costs more than a frame, syncs are spaced so that they take at most this share of
-/// the wall time (one tenth).
-constexpr int kSyncCostFactor = 10;
-/// Above this many loaded rows, frames only repaint values; rows are inserted and removed by
-/// refresh(), which edits through the browser call.
-// NOTE: a sync rescans every loaded row, so with hundreds of thousands loaded one refresh()
-// takes seconds while KvStore::list() walks from the prefix instead of from startAfter.
-constexpr qint64 kMaxRowsSyncedPerFrame = 20'000;
+/// A rescan of the visible rows reads at most this many more children than it replaces, so that
+/// a bulk import into the visible range is picked up over several frames.
+constexpr int kMaxInsertedPerRescan = 1000;
 
 } // namespace
 
@@ -42,17 +35,25 @@ QString formatExpirationCountdown(std::optional<qint64> expirationSeconds, SimTi
     return QObject::tr("Expires at %1, in %2").arg(formatClock(at), formatDuration(at - now));
 }
 
+// One loaded row. The fields are ordered so that the flags share one word with the row number:
+// a million loaded rows cost about 80 bytes each here, plus the path's own allocation.
 struct KvBrowserModel::Node
 {
     Node *parent = nullptr;
     QByteArray
         path; ///< the full key, a group's prefix ending in the delimiter, or the root's filter
-    bool isGroup = false;
     int row = 0;
-    std::vector<std::unique_ptr<Node>> children;
-    QByteArray cursor; ///< startAfter for the next page of children
+    bool isGroup = false;
     bool fetched = false; ///< at least one page of children was read
     bool complete = false; ///< every child is loaded
+    std::vector<std::unique_ptr<Node>> children;
+
+    /// startAfter for the next page of children.
+    QByteArray cursor() const
+    {
+        return children.empty() ? QByteArray()
+                                : cursorAfter({ children.back()->path, children.back()->isGroup });
+    }
 };
 
 KvBrowserModel::KvBrowserModel(QObject *parent)
@@ -94,9 +95,14 @@ void KvBrowserModel::setNamespace(
     m_simulation = kv ? simulation : nullptr;
     if (m_simulation) {
         m_subscription.subscribe(m_simulation->trace(), [this](const TraceEvent &event) {
-            if ((event.kind == TraceKind::KvPut || event.kind == TraceKind::KvDelete)
-                && event.numbers[0] == 200)
-                m_writesSinceSync = true;
+            if ((event.kind != TraceKind::KvPut && event.kind != TraceKind::KvDelete)
+                || event.numbers[0] != 200 || m_tooManyWrites)
+                return;
+            m_writtenKeys.insert(event.subject.toUtf8());
+            if (qsizetype(m_writtenKeys.size()) > kMaxTrackedWrites) {
+                m_writtenKeys.clear();
+                m_tooManyWrites = true;
+            }
         });
     }
     resetTree();
@@ -110,19 +116,18 @@ void KvBrowserModel::resetTree()
     m_root->path = m_prefix;
     m_root->isGroup = true;
     m_loadedRows = 0;
-    m_writesSinceSync = false;
-    m_sinceSync.start();
+    m_writtenKeys.clear();
+    m_tooManyWrites = false;
+    m_visibleRows.clear();
     if (!m_kv) {
         m_root->fetched = true;
         m_root->complete = true;
         return;
     }
-    m_syncedAt = m_simulation->now();
     // The first page is read now, without row signals, because this runs inside a model reset.
     Scan scan = scanChildren(m_root->path, {}, kPageSize, nullptr);
     for (const Child &child : scan.children)
         m_root->children.push_back(makeNode(m_root.get(), child));
-    m_root->cursor = scan.cursor;
     m_root->fetched = true;
     m_root->complete = scan.complete;
     m_loadedRows = qint64(m_root->children.size());
@@ -171,8 +176,10 @@ KvBrowserModel::Scan KvBrowserModel::scanChildren(
             Child child;
             child.isGroup = split >= 0;
             child.path = child.isGroup ? entry.key.left(split + delimiter.size()) : entry.key;
-            if (until && child.path > *until)
+            if (until && child.path > *until) {
+                scan.reachedUntil = true;
                 return scan;
+            }
             scan.cursor = cursorAfter(child);
             scan.children.push_back(std::move(child));
             // After a group the rest of this batch lies inside it: scan again past the group.
@@ -245,9 +252,8 @@ void KvBrowserModel::fetchMore(const QModelIndex &parent)
     if (!canFetchMore(parent))
         return;
     Node *node = nodeOf(parent);
-    Scan scan = scanChildren(scanPrefix(node), node->cursor, kPageSize, nullptr);
+    Scan scan = scanChildren(scanPrefix(node), node->cursor(), kPageSize, nullptr);
     node->fetched = true;
-    node->cursor = scan.cursor;
     node->complete = scan.complete;
     if (scan.children.empty())
         return;
@@ -362,54 +368,62 @@ void KvBrowserModel::syncChildren(Node *node)
     }
     const Scan scan = scanChildren(scanPrefix(node), {}, INT_MAX, until);
     const std::vector<Child> &next = scan.children;
+    mergeChildren(node, 0, rows.size(), next);
+
+    if (scan.complete)
+        node->complete = true;
+    for (const auto &child : rows) {
+        if (child->isGroup)
+            syncChildren(child.get());
+    }
+}
+
+void KvBrowserModel::mergeChildren(
+    Node *node, size_t first, size_t end, const std::vector<Child> &next)
+{
+    auto &rows = node->children;
     const QModelIndex parentIndex = indexOfNode(node);
     const QScopedValueRollback changing(m_changingRows, true);
 
     // Both lists are sorted by path: remove runs of rows that are gone, insert runs that are new.
-    size_t i = 0;
+    size_t i = first;
     size_t j = 0;
-    while (i < rows.size() || j < next.size()) {
-        if (i < rows.size() && j < next.size() && rows[i]->path == next[j].path) {
+    while (i < end || j < next.size()) {
+        if (i < end && j < next.size() && rows[i]->path == next[j].path) {
             ++i;
             ++j;
             continue;
         }
-        if (i < rows.size() && (j == next.size() || rows[i]->path < next[j].path)) {
-            size_t end = i;
-            while (end < rows.size() && (j == next.size() || rows[end]->path < next[j].path))
-                ++end;
-            beginRemoveRows(parentIndex, int(i), int(end) - 1);
-            m_loadedRows -= subtreeRows(rows, i, end);
+        if (i < end && (j == next.size() || rows[i]->path < next[j].path)) {
+            size_t removedEnd = i;
+            while (removedEnd < end && (j == next.size() || rows[removedEnd]->path < next[j].path))
+                ++removedEnd;
+            beginRemoveRows(parentIndex, int(i), int(removedEnd) - 1);
+            m_loadedRows -= subtreeRows(rows, i, removedEnd);
             // A freed node's address may be reused by a new node, so no cached row may outlive it.
             m_rowCache.clear();
-            rows.erase(rows.begin() + qsizetype(i), rows.begin() + qsizetype(end));
+            rows.erase(rows.begin() + qsizetype(i), rows.begin() + qsizetype(removedEnd));
             renumber(rows, i);
+            end -= removedEnd - i;
             endRemoveRows();
             continue;
         }
-        size_t end = j;
-        while (end < next.size() && (i == rows.size() || next[end].path < rows[i]->path))
-            ++end;
-        beginInsertRows(parentIndex, int(i), int(i + (end - j)) - 1);
+        size_t insertedEnd = j;
+        while (insertedEnd < next.size() && (i == end || next[insertedEnd].path < rows[i]->path))
+            ++insertedEnd;
+        const size_t count = insertedEnd - j;
+        beginInsertRows(parentIndex, int(i), int(i + count) - 1);
         std::vector<std::unique_ptr<Node>> inserted;
-        for (size_t k = j; k < end; ++k)
+        for (size_t k = j; k < insertedEnd; ++k)
             inserted.push_back(makeNode(node, next[k]));
         rows.insert(rows.begin() + qsizetype(i), std::make_move_iterator(inserted.begin()),
             std::make_move_iterator(inserted.end()));
         renumber(rows, i);
-        m_loadedRows += qint64(end - j);
+        m_loadedRows += qint64(count);
         endInsertRows();
-        i += end - j;
-        j = end;
-    }
-
-    if (scan.complete)
-        node->complete = true;
-    if (!node->complete && !rows.empty())
-        node->cursor = cursorAfter({ rows.back()->path, rows.back()->isGroup });
-    for (const auto &child : rows) {
-        if (child->isGroup)
-            syncChildren(child.get());
+        i += count;
+        end += count;
+        j = insertedEnd;
     }
 }
 
@@ -435,11 +449,10 @@ void KvBrowserModel::refresh()
     m_rowCache.clear();
     syncChildren(m_root.get());
     emitValuesChanged(m_root.get());
-    m_writesSinceSync = false;
-    m_syncedAt = m_simulation->now();
-    m_lastSyncCostNs = cost.nsecsElapsed();
-    m_sinceSync.start();
-    qCDebug(lcKvBrowser) << m_loadedRows << "loaded rows synced in" << m_lastSyncCostNs / 1000
+    m_writtenKeys.clear();
+    m_tooManyWrites = false;
+    m_lastRefreshedRows = m_loadedRows;
+    qCDebug(lcKvBrowser) << m_loadedRows << "loaded rows synced in" << cost.nsecsElapsed() / 1000
                          << "µs";
 }
 
@@ -449,7 +462,7 @@ Status KvBrowserModel::writeEntry(const QString &key, const QByteArray &value, K
         return Error::error(tr("No scenario is loaded."));
     Status written = m_kv->writeEntry(key, value, std::move(options));
     if (written)
-        refresh();
+        refreshVisible();
     return written;
 }
 
@@ -459,7 +472,7 @@ Status KvBrowserModel::deleteEntry(const QString &key)
         return Error::error(tr("No scenario is loaded."));
     Status deleted = m_kv->deleteEntry(key);
     if (deleted)
-        refresh();
+        refreshVisible();
     return deleted;
 }
 
@@ -468,7 +481,7 @@ Result<qint64> KvBrowserModel::deleteByPrefix(const QString &prefix)
     if (!m_kv)
         return Error::error(tr("No scenario is loaded."));
     Result<qint64> deleted = m_kv->deleteByPrefix(prefix);
-    refresh();
+    refreshVisible();
     return deleted;
 }
 
@@ -491,14 +504,149 @@ void KvBrowserModel::onAdvanced()
 {
     if (!m_kv)
         return;
-    m_rowCache.clear();
-    const bool due = (m_writesSinceSync || m_simulation->now() - m_syncedAt >= kSyncInterval)
-        && m_loadedRows <= kMaxRowsSyncedPerFrame;
-    const bool throttled = m_sinceSync.nsecsElapsed() < m_lastSyncCostNs * kSyncCostFactor;
-    if (due && !throttled)
+    refreshVisible();
+}
+
+void KvBrowserModel::setVisibleRows(const QModelIndexList &rows)
+{
+    m_visibleRows.clear();
+    m_visibleRows.reserve(size_t(rows.size()));
+    for (const QModelIndex &row : rows) {
+        if (row.isValid() && row.model() == this)
+            m_visibleRows.emplace_back(row.siblingAtColumn(KeyColumn));
+    }
+}
+
+void KvBrowserModel::refreshVisible()
+{
+    if (!m_kv)
+        return;
+    if (m_tooManyWrites) {
+        qCDebug(lcKvBrowser) << "more than" << kMaxTrackedWrites
+                             << "keys written since the last frame, refreshing every loaded row";
         refresh();
-    else
-        emitValuesChanged(m_root.get());
+        return;
+    }
+    QElapsedTimer cost;
+    cost.start();
+    m_rowCache.clear();
+    const std::set<QByteArray> written = std::exchange(m_writtenKeys, {});
+    for (const QByteArray &key : written)
+        applyWrittenKey(key);
+
+    // The visible rows as runs under one parent, held as persistent indexes because rescanning
+    // one run can insert or remove rows of another.
+    std::vector<QModelIndex> visible;
+    for (const QPersistentModelIndex &row : m_visibleRows) {
+        if (row.isValid())
+            visible.push_back(row);
+    }
+    if (m_visibleRows.empty()) {
+        const int count = std::min(int(m_root->children.size()), kDefaultVisibleRows);
+        for (int row = 0; row < count; ++row)
+            visible.push_back(index(row, KeyColumn));
+    }
+    std::sort(visible.begin(), visible.end(), [this](const QModelIndex &a, const QModelIndex &b) {
+        const Node *parentA = nodeOf(a)->parent;
+        const Node *parentB = nodeOf(b)->parent;
+        return parentA != parentB ? std::less<const Node *>()(parentA, parentB) : a.row() < b.row();
+    });
+    std::vector<std::pair<QPersistentModelIndex, QPersistentModelIndex>> runs;
+    for (size_t i = 0; i < visible.size();) {
+        size_t end = i + 1;
+        while (end < visible.size() && visible[end].parent() == visible[i].parent())
+            ++end;
+        runs.emplace_back(visible[i], visible[end - 1]);
+        i = end;
+    }
+    m_lastRefreshedRows = 0;
+    for (const auto &[first, last] : runs) {
+        if (first.isValid() && last.isValid())
+            syncVisibleRange(nodeOf(first)->parent, size_t(first.row()), size_t(last.row()));
+    }
+    qCDebug(lcKvBrowser) << written.size() << "written keys applied and" << m_lastRefreshedRows
+                         << "visible rows refreshed in" << cost.nsecsElapsed() / 1000 << "µs";
+}
+
+void KvBrowserModel::syncVisibleRange(Node *node, size_t first, size_t last)
+{
+    auto &rows = node->children;
+    if (first >= rows.size())
+        return;
+    last = std::min(last, rows.size() - 1);
+    const QByteArray start = first > 0
+        ? cursorAfter({ rows[first - 1]->path, rows[first - 1]->isGroup })
+        : QByteArray();
+    const bool lastLoaded = last + 1 == rows.size();
+    const QByteArray until = rows[last]->path;
+    const int maxChildren = int(last - first + 1) + kMaxInsertedPerRescan;
+    // Past the last loaded row of a complete parent, new children belong to this range too.
+    const Scan scan = scanChildren(
+        scanPrefix(node), start, maxChildren, lastLoaded && node->complete ? nullptr : &until);
+
+    // When the scan stopped at maxChildren, only rows up to its last child are compared.
+    size_t end = last + 1;
+    if (!scan.complete && !scan.reachedUntil && !scan.children.empty()) {
+        const QByteArray &scanned = scan.children.back().path;
+        end = first;
+        while (end <= last && rows[end]->path <= scanned)
+            ++end;
+    }
+    const size_t before = rows.size();
+    mergeChildren(node, first, end, scan.children);
+    const size_t newLast = last + rows.size() - before;
+    if (lastLoaded && node->complete && !scan.complete)
+        node->complete = false;
+    if (rows.empty() || newLast < first || newLast >= rows.size())
+        return;
+    const QModelIndex parentIndex = indexOfNode(node);
+    Q_EMIT dataChanged(
+        index(int(first), 0, parentIndex), index(int(newLast), columnCount() - 1, parentIndex));
+    m_lastRefreshedRows += qint64(newLast - first + 1);
+}
+
+bool KvBrowserModel::isLiveChild(const Child &child) const
+{
+    if (child.isGroup)
+        return !m_kv->entries(QString::fromUtf8(child.path), {}, 1).empty();
+    return m_kv->centralEntry(QString::fromUtf8(child.path)).has_value();
+}
+
+void KvBrowserModel::applyWrittenKey(const QByteArray &key)
+{
+    if (!key.startsWith(m_root->path))
+        return;
+    Node *node = m_root.get();
+    for (;;) {
+        if (!node->fetched)
+            return;
+        auto &rows = node->children;
+        const qsizetype split = m_treeMode && !m_delimiter.isEmpty()
+            ? key.indexOf(m_delimiter, node->path.size())
+            : -1;
+        const Child child { split >= 0 ? key.left(split + m_delimiter.size()) : key, split >= 0 };
+        // Beyond the loaded rows, the key is read when its page is fetched.
+        if (!node->complete && (rows.empty() || child.path > rows.back()->path))
+            return;
+        const auto found = std::lower_bound(rows.begin(), rows.end(), child.path,
+            [](const std::unique_ptr<Node> &row, const QByteArray &path) {
+                return row->path < path;
+            });
+        const size_t at = size_t(found - rows.begin());
+        const bool loaded = found != rows.end() && (*found)->path == child.path;
+        const bool live = isLiveChild(child);
+        if (loaded && !live) {
+            mergeChildren(node, at, at + 1, {});
+            return;
+        }
+        if (!loaded && live) {
+            mergeChildren(node, at, at, { child });
+            return;
+        }
+        if (!loaded || !child.isGroup)
+            return;
+        node = found->get();
+    }
 }
 
 const KvBrowserModel::RowData &KvBrowserModel::rowData(const Node *node) const

@@ -4,12 +4,13 @@
 #include "tracesubscription.h"
 
 #include <QAbstractItemModel>
-#include <QElapsedTimer>
 #include <QHash>
+#include <QPersistentModelIndex>
 #include <QPointer>
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 namespace roomscope {
@@ -28,6 +29,9 @@ QString formatExpirationCountdown(std::optional<qint64> expirationSeconds, SimTi
 /// then one column per location with what a read there would return now (KvNamespace::view()).
 /// In tree mode a row that ends in the delimiter is a group of keys with that prefix, found by
 /// skipping from one group to the next, so listing groups costs one range scan per group.
+///
+/// Each frame costs the same however many rows are loaded: refreshVisible() applies the keys
+/// that traced writes and deletes touched, then rechecks and repaints only the visible rows.
 class KvBrowserModel : public QAbstractItemModel
 {
     Q_OBJECT
@@ -42,6 +46,10 @@ public:
 
     /// Rows that one fetchMore() adds under a parent.
     static constexpr int kPageSize = 1000;
+    /// Rows of the root that refreshVisible() rechecks while no view has set the visible rows.
+    static constexpr int kDefaultVisibleRows = 100;
+    /// More written keys than this between two frames make the next frame a full refresh().
+    static constexpr qsizetype kMaxTrackedWrites = 10'000;
 
     explicit KvBrowserModel(QObject *parent = nullptr);
     ~KvBrowserModel() override;
@@ -84,17 +92,28 @@ public:
     /// Rows loaded so far, over every level of the tree.
     qint64 loadedRowCount() const { return m_loadedRows; }
 
-    // Writes made outside any Worker (see KvNamespace::writeEntry()), then refresh().
+    // Writes made outside any Worker (see KvNamespace::writeEntry()), then refreshVisible().
     Status writeEntry(const QString &key, const QByteArray &value, KvPutOptions options = {});
     Status deleteEntry(const QString &key);
     Result<qint64> deleteByPrefix(const QString &prefix);
     /// Counts the live keys with `prefix` by scanning them in pages.
     qint64 countKeys(const QString &prefix) const;
 
+    /// Sets the rows that refreshVisible() rechecks and repaints: the rows a view shows, plus a
+    /// margin. The model follows them as rows are inserted and removed.
+    void setVisibleRows(const QModelIndexList &rows);
+    /// Rows that the last refreshVisible() rechecked against the namespace and repainted.
+    qint64 lastRefreshedRowCount() const { return m_lastRefreshedRows; }
+
 public Q_SLOTS:
-    /// Brings loaded rows up to date with the namespace now: inserts new keys, removes deleted
-    /// and expired ones, and repaints values and location columns.
+    /// Brings every loaded row up to date with the namespace now: inserts new keys, removes
+    /// deleted and expired ones, and repaints values and location columns. It rescans every
+    /// loaded row, so it costs time in proportion to them.
     void refresh();
+    /// The work of one frame: inserts and removes the rows of keys that traced writes and deletes
+    /// touched since the last frame, rescans the visible rows for other changes (expired keys,
+    /// imports, loaded sessions), and repaints them.
+    void refreshVisible();
 
 private:
     struct Node;
@@ -108,6 +127,7 @@ private:
         std::vector<Child> children;
         QByteArray cursor; ///< the last key covered, for the next scan's startAfter
         bool complete = false;
+        bool reachedUntil = false; ///< stopped at a child past the `until` bound
     };
     struct RowData
     {
@@ -124,6 +144,11 @@ private:
     std::unique_ptr<Node> makeNode(Node *parent, const Child &child) const;
     void resetTree();
     void syncChildren(Node *node);
+    /// Makes children [first, end) of `node` match `next`, keeping the nodes whose path stays.
+    void mergeChildren(Node *node, size_t first, size_t end, const std::vector<Child> &next);
+    void syncVisibleRange(Node *node, size_t first, size_t last);
+    void applyWrittenKey(const QByteArray &key);
+    bool isLiveChild(const Child &child) const;
     static qint64 subtreeRows(
         const std::vector<std::unique_ptr<Node>> &children, size_t first, size_t end);
     static void renumber(std::vector<std::unique_ptr<Node>> &children, size_t from);
@@ -151,10 +176,11 @@ private:
     /// True while rows are being inserted or removed: a view or tester that reacts to those
     /// signals must not start another fetch inside them.
     bool m_changingRows = false;
-    bool m_writesSinceSync = false;
-    SimTime m_syncedAt = 0;
-    QElapsedTimer m_sinceSync;
-    qint64 m_lastSyncCostNs = 0;
+    /// Keys that traced writes and deletes touched since the last frame, in byte order.
+    std::set<QByteArray> m_writtenKeys;
+    bool m_tooManyWrites = false;
+    std::vector<QPersistentModelIndex> m_visibleRows;
+    qint64 m_lastRefreshedRows = 0;
     mutable QHash<const Node *, RowData> m_rowCache;
 };
 

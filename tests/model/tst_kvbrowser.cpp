@@ -10,6 +10,7 @@
 #include "simulationcontroller.h"
 
 #include <QAbstractItemModelTester>
+#include <QSignalSpy>
 #include <QTest>
 
 #include <memory>
@@ -83,6 +84,22 @@ public:
             qFatal("get failed");
     }
 
+    /// Writes `count` keys "key:000000", "key:000001", ... in one untraced import.
+    void importKeys(int count)
+    {
+        std::vector<KvEntry> entries;
+        entries.reserve(size_t(count));
+        for (int i = 0; i < count; ++i)
+            entries.push_back({ keyName(i).toUtf8(), "v", std::nullopt, std::nullopt, 0 });
+        if (Status imported = m_kv->importEntries(entries); !imported)
+            qFatal("importEntries failed: %s", qPrintable(imported.error().message));
+    }
+
+    static QString keyName(int i)
+    {
+        return QStringLiteral("key:%1").arg(i, 6, 10, QLatin1Char('0'));
+    }
+
     Status put(LocationId from, const QString &key, const QByteArray &value)
     {
         return finish(m_kv->put(QStringLiteral("worker"), from, key, value));
@@ -134,6 +151,11 @@ private Q_SLOTS:
     void refreshInsertsAndRemovesRows();
     void bulkDeleteByPrefix();
     void historyListsWritesInOrder();
+    void visibleRefreshTouchesWindowOnly();
+    void writeBeyondLoadedRowsAppearsWhenPaged();
+    void deleteRemovesRow_data();
+    void deleteRemovesRow();
+    void manyWritesRefreshEveryRow();
     void countdownText();
     void followsControllerDuringRun();
 };
@@ -448,6 +470,149 @@ void KvBrowserTest::historyListsWritesInOrder()
     QCOMPARE(history.rowCount(), 1);
     history.setKey(QStringLiteral("never written"));
     QCOMPARE(history.rowCount(), 0);
+}
+
+void KvBrowserTest::visibleRefreshTouchesWindowOnly()
+{
+    constexpr int kKeys = 200'000;
+    BrowserWorld world;
+    world.importKeys(kKeys);
+    KvBrowserModel model;
+    world.attach(model);
+    while (model.canFetchMore({}))
+        model.fetchMore({});
+    QCOMPARE(model.loadedRowCount(), kKeys);
+
+    QModelIndexList window;
+    for (int row = 100'000; row < 100'050; ++row)
+        window << model.index(row, 0);
+    model.setVisibleRows(window);
+    // Untraced imports: one inside the window, one far above it.
+    const std::vector<KvEntry> imported {
+        { "key:000010+", "above", std::nullopt, std::nullopt, 0 },
+        { "key:100010+", "inside", std::nullopt, std::nullopt, 0 },
+    };
+    QVERIFY(world.kv().importEntries(imported).ok());
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    model.refreshVisible();
+
+    QCOMPARE(model.lastRefreshedRowCount(), 51);
+    QCOMPARE(changed.count(), 1);
+    const QModelIndex topLeft = changed.at(0).at(0).toModelIndex();
+    const QModelIndex bottomRight = changed.at(0).at(1).toModelIndex();
+    QCOMPARE(topLeft.row(), 100'000);
+    QCOMPARE(bottomRight.row(), 100'050);
+    QCOMPARE(model.loadedRowCount(), kKeys + 1);
+    QCOMPARE(text(model, model.index(100'011, 0)), QStringLiteral("key:100010+"));
+    QCOMPARE(
+        text(model, model.index(100'011, KvBrowserModel::ValueColumn)), QStringLiteral("inside"));
+    QVERIFY(!model.indexOfKey(QStringLiteral("key:000010+")).isValid());
+
+    // A full refresh picks up the import above the window too.
+    model.refresh();
+    QCOMPARE(model.loadedRowCount(), kKeys + 2);
+    QCOMPARE(text(model, model.index(11, 0)), QStringLiteral("key:000010+"));
+}
+
+void KvBrowserTest::writeBeyondLoadedRowsAppearsWhenPaged()
+{
+    BrowserWorld world;
+    world.importKeys(5'000);
+    KvBrowserModel model;
+    world.attach(model);
+    // No QAbstractItemModelTester here: it would fetch every page.
+    QCOMPARE(model.rowCount(), KvBrowserModel::kPageSize);
+
+    world.write(QStringLiteral("key:004500+"), "late");
+    world.write(QStringLiteral("key:000500+"), "early");
+    model.refreshVisible();
+    // The key inside the loaded rows appears now, the other one once its page is fetched.
+    QCOMPARE(model.rowCount(), KvBrowserModel::kPageSize + 1);
+    QCOMPARE(text(model, model.index(501, 0)), QStringLiteral("key:000500+"));
+    QVERIFY(!model.indexOfKey(QStringLiteral("key:004500+")).isValid());
+
+    while (model.canFetchMore({}))
+        model.fetchMore({});
+    QCOMPARE(model.rowCount(), 5'002);
+    QCOMPARE(text(model, model.index(4'502, 0)), QStringLiteral("key:004500+"));
+    QCOMPARE(text(model, model.index(4'502, KvBrowserModel::ValueColumn)), QStringLiteral("late"));
+    QCOMPARE(text(model, model.index(5'001, 0)), QStringLiteral("key:004999"));
+}
+
+void KvBrowserTest::deleteRemovesRow_data()
+{
+    QTest::addColumn<bool>("tree");
+    QTest::addColumn<QString>("deletedKey");
+    QTest::addColumn<QStringList>("rootRows");
+    QTest::addColumn<QStringList>("roomRows");
+
+    QTest::newRow("flat, outside the visible rows")
+        << false << QStringLiteral("room:2:state")
+        << QStringList({ QStringLiteral("config"), QStringLiteral("room:1:score"),
+               QStringLiteral("room:1:state") })
+        << QStringList();
+    QTest::newRow("tree, last key of a group")
+        << true << QStringLiteral("room:2:state")
+        << QStringList({ QStringLiteral("config"), QStringLiteral("room:") })
+        << QStringList({ QStringLiteral("1:") });
+    QTest::newRow("tree, one key of a group")
+        << true << QStringLiteral("room:1:score")
+        << QStringList({ QStringLiteral("config"), QStringLiteral("room:") })
+        << QStringList({ QStringLiteral("1:"), QStringLiteral("2:") });
+}
+
+void KvBrowserTest::deleteRemovesRow()
+{
+    QFETCH(bool, tree);
+    QFETCH(QString, deletedKey);
+    QFETCH(QStringList, rootRows);
+    QFETCH(QStringList, roomRows);
+
+    BrowserWorld world;
+    writeRoomKeys(world);
+    KvBrowserModel model;
+    world.attach(model);
+    model.setTreeMode(tree);
+    QAbstractItemModelTester tester(&model, kTesterMode);
+    const QModelIndex room = tree ? model.index(1, 0) : QModelIndex();
+    if (tree) {
+        model.fetchMore(room);
+        model.fetchMore(model.index(0, 0, room));
+    }
+    // Only the first row is visible, so the delete is picked up from its trace event alone.
+    model.setVisibleRows({ model.index(0, 0) });
+
+    QVERIFY(world.kv().deleteEntry(deletedKey).ok());
+    model.refreshVisible();
+
+    QCOMPARE(columnTexts(model), rootRows);
+    if (tree)
+        QCOMPARE(columnTexts(model, model.index(1, 0)), roomRows);
+    QVERIFY(!model.indexOfKey(deletedKey).isValid());
+    if (!tree)
+        QCOMPARE(model.loadedRowCount(), 3);
+}
+
+void KvBrowserTest::manyWritesRefreshEveryRow()
+{
+    constexpr int kKeys = 3 * KvBrowserModel::kMaxTrackedWrites;
+    BrowserWorld world;
+    world.importKeys(kKeys);
+    KvBrowserModel model;
+    world.attach(model);
+    while (model.canFetchMore({}))
+        model.fetchMore({});
+    model.setVisibleRows({ model.index(0, 0) });
+
+    // One write plus 10,000 deletes: more written keys than the model tracks between frames.
+    world.write(QStringLiteral("key:000001+"), "v");
+    const Result<qint64> deleted = model.deleteByPrefix(QStringLiteral("key:01"));
+    QVERIFY(deleted.ok());
+    QCOMPARE(*deleted, 10'000);
+    QCOMPARE(model.loadedRowCount(), kKeys - 10'000 + 1);
+    QCOMPARE(model.lastRefreshedRowCount(), kKeys - 10'000 + 1);
+    QCOMPARE(text(model, model.index(2, 0)), QStringLiteral("key:000001+"));
+    QCOMPARE(text(model, model.index(10'001, 0)), QStringLiteral("key:020000"));
 }
 
 void KvBrowserTest::countdownText()
