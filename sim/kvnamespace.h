@@ -21,7 +21,7 @@
 
 namespace roomscope {
 
-/// What a second write to a key within the same-key interval gets.
+/// The rule for a second write to a key within the same-key interval.
 enum class WriteRateLimit {
     Strict, ///< rejected with `KV PUT failed: 429 Too Many Requests` (production, the default)
     /// Accepted while the key has had at most KvSettings::writeBurst other accepted writes
@@ -182,7 +182,7 @@ struct KvListResult
     QString cursor; ///< empty when listComplete
 };
 
-/// What a read at a location would return now, without reading (for inspectors).
+/// The result a read at a location would return now, computed without reading (for inspectors).
 struct KvLocationView
 {
     bool cached = false; ///< the location has a live cache entry for the key
@@ -252,13 +252,13 @@ public:
 
     /// The central entry of a key as a read would see it now (expired keys are missing).
     std::optional<KvEntry> centralEntry(const QString &key) const;
-    /// What a read at `location` would return now; it changes no cache.
+    /// Returns the result a read at `location` would give now; it changes no cache.
     KvLocationView view(LocationId location, const QString &key) const;
     /// Live keys in byte order, at most `limit`, after `startAfter`.
     std::vector<KvEntry> entries(const QString &prefix, const QByteArray &startAfter,
                                  int limit) const;
     qint64 keyCount() const { return m_store->count(); }
-    /// The number of keys a location holds cache entries for, misses included.
+    /// The number of keys with a cache entry at a location, misses included.
     qsizetype cachedKeyCount(LocationId location) const;
 
 private:

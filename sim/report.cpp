@@ -37,6 +37,21 @@ QString milliseconds(double us)
 
 } // namespace
 
+static QString describeKvSettings(const KvSettings &settings, const LocationMap &locations)
+{
+    QString limit = QStringLiteral("strict");
+    if (settings.writeRateLimit == WriteRateLimit::Off)
+        limit = QStringLiteral("off");
+    else if (settings.writeRateLimit == WriteRateLimit::Burst)
+        limit = QStringLiteral("burst of %1").arg(settings.writeBurst);
+    const auto onOff = [](bool on) { return on ? QStringLiteral("on") : QStringLiteral("off"); };
+    return QStringLiteral("central store %1, cacheTtl %2, location caches %3, read-your-writes %4, "
+                          "same-key write limit %5, %6 plan")
+        .arg(locations.name(settings.centralLocation), formatDuration(settings.defaultCacheTtl),
+             onOff(settings.locationCaches), onOff(settings.readYourWrites), limit,
+             settings.plan == KvPlan::Free ? QStringLiteral("Free") : QStringLiteral("Paid"));
+}
+
 QStringList reportMetricNames()
 {
     return {
@@ -118,6 +133,8 @@ Report buildReport(const World &world)
                                report.duration);
 
     report.responsesByStatus = metrics.responsesByStatus;
+    report.kvSettings = describeKvSettings(world.kv().settings(), world.locations());
+    report.freePlan = world.kv().settings().plan == KvPlan::Free;
     auto &v = report.values;
     v[QStringLiteral("requests.total")] = double(metrics.requests);
     v[QStringLiteral("requests.failed")] = double(metrics.requestsFailed);
@@ -169,6 +186,8 @@ QString Report::toText() const
                  .arg(formatInstant(start), formatInstant(end), formatDuration(duration));
     lines << QStringLiteral("  events         %1 run, %2 traced, trace digest %3")
                  .arg(events).arg(traceEvents).arg(traceDigest);
+    if (!kvSettings.isEmpty())
+        lines << QStringLiteral("  KV             %1").arg(kvSettings);
     lines << QString();
     QStringList failures;
     for (const auto &[status, requests] : responsesByStatus) {
@@ -200,6 +219,9 @@ QString Report::toText() const
     }
     lines << QString();
     lines << QStringLiteral("Estimated cost (Workers Paid prices)");
+    if (freePlan)
+        lines << QStringLiteral("  (the scenario uses the Free plan, which charges nothing and "
+                                "rejects operations over its daily limits)");
     lines << QStringLiteral("  this run       %1 (KV reads %2, KV writes %3, DO requests %4, DO duration %5)")
                  .arg(money(cost.runUsd), money(cost.kvReadsUsd), money(cost.kvWritesUsd),
                       money(cost.doRequestsUsd), money(cost.doDurationUsd));
@@ -261,6 +283,7 @@ QJsonObject Report::toJson() const
         { QStringLiteral("events"), double(events) },
         { QStringLiteral("traceEvents"), double(traceEvents) },
         { QStringLiteral("traceDigest"), traceDigest },
+        { QStringLiteral("kvSettings"), kvSettings },
         { QStringLiteral("metrics"), metrics },
         { QStringLiteral("responsesByStatus"), statuses },
         { QStringLiteral("rooms"), roomArray },

@@ -82,6 +82,9 @@ struct Report
     QString traceDigest;
     std::map<QString, double> values; ///< every metric by name, as expectations refer to them
     std::map<int, quint64> responsesByStatus;
+    /// The KV consistency settings the run used, in one line for people.
+    QString kvSettings;
+    bool freePlan = false;
     /// Command-line options that changed the scenario (such as "--duration 10s"); the failure
     /// line repeats them so that the printed command reproduces the run.
     QStringList overrides;

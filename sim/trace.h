@@ -11,7 +11,7 @@
 
 namespace roomscope {
 
-/// What a trace event records. Each kind gives its own meaning to the event's subject, numbers
+/// The kind of a trace event. Each kind gives its own meaning to the event's subject, numbers
 /// and value; traceKindInfo() names them for display, JSON and the report.
 enum class TraceKind : quint8 {
     RequestStart, ///< actor sent a request to a room; value is the method and target

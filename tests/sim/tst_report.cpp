@@ -265,6 +265,14 @@ void TestReport::jsonMatchesValues()
     const QJsonObject json = report.toJson();
     const QJsonObject metrics = json.value(QStringLiteral("metrics")).toObject();
 
+    const QString kvSettings = QStringLiteral(
+        "central store SJC, cacheTtl 1 min 0 s, location caches on, read-your-writes on, "
+        "same-key write limit strict, Paid plan");
+    QCOMPARE(report.kvSettings, kvSettings);
+    QCOMPARE(json.value(QStringLiteral("kvSettings")).toString(), kvSettings);
+    QVERIFY(report.toText().contains(QStringLiteral("\n  KV             ") + kvSettings + '\n'));
+    QVERIFY(!report.toText().contains(QStringLiteral("Free plan")));
+
     QCOMPARE(qsizetype(metrics.size()), qsizetype(report.values.size()));
     for (const auto &[name, value] : report.values) {
         QVERIFY2(metrics.contains(name), qPrintable(name));
