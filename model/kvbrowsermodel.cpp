@@ -704,8 +704,13 @@ QVariant KvBrowserModel::keyData(const Node *node, int role) const
         return lines.join(QLatin1Char('\n'));
     }
     case RawValueRole:
-        return node->path;
     case ValueTitleRole:
+        // Selecting a key shows its central value, which is what a person looks for; a group
+        // row has no value and shows its prefix.
+        if (!node->isGroup && rowData(node).central)
+            return centralData(node, ValueColumn, role);
+        if (role == RawValueRole)
+            return node->path;
         return node->isGroup ? tr("Key prefix %1").arg(key) : tr("Key %1").arg(key);
     default:
         return {};

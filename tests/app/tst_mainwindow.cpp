@@ -235,6 +235,12 @@ void MainWindowTest::selectionShowsValueInInspector()
     QCOMPARE(m_window->inspector()->text(), QString::fromUtf8(raw));
     QCOMPARE(m_window->inspector()->title(), value.data(ValueTitleRole).toString());
 
+    // Selecting the key itself shows the same central value.
+    const QModelIndex key = kvView->model()->index(0, KvBrowserModel::KeyColumn);
+    kvView->setCurrentIndex(key);
+    QCOMPARE(m_window->inspector()->text(), QString::fromUtf8(raw));
+    QCOMPARE(m_window->inspector()->title(), value.data(ValueTitleRole).toString());
+
     // A location column shows what that location would read.
     const QModelIndex location = kvView->model()->index(0, KvBrowserModel::FixedColumnCount);
     kvView->setCurrentIndex(location);
