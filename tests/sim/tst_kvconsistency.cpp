@@ -87,17 +87,12 @@ public:
     template<typename T>
     std::shared_ptr<std::optional<T>> start(Task<T> task)
     {
-        auto result = std::make_shared<std::optional<T>>();
-        m_simulation.spawn(storeResult(std::move(task), result));
-        return result;
+        return startTask(m_simulation, std::move(task));
     }
     template<typename T>
     T finish(const std::shared_ptr<std::optional<T>> &result)
     {
-        while (!*result && m_simulation.step()) { }
-        if (!*result)
-            qFatal("a KV call never finished");
-        return std::move(**result);
+        return finishTask(m_simulation, result);
     }
 
     Task<Result<KvReadResult>> getTask(LocationId from, const QString &key,

@@ -53,15 +53,7 @@ public:
     KvNamespace &kv() { return *m_kv; }
     const std::vector<TraceEvent> &writes() const { return m_writes; }
 
-    template<typename T> T finish(Task<T> task)
-    {
-        auto result = std::make_shared<std::optional<T>>();
-        m_simulation.spawn(storeResult(std::move(task), result));
-        while (!*result && m_simulation.step()) { }
-        if (!*result)
-            qFatal("a KV call never finished");
-        return std::move(**result);
-    }
+    template<typename T> T finish(Task<T> task) { return runTask(m_simulation, std::move(task)); }
 
     KvReadResult get(LocationId from, const QString &key)
     {
