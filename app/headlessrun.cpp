@@ -46,7 +46,8 @@ private:
     QFile m_file;
 };
 
-Status importKv(World &world, const QString &path)
+/// Imports a bulk JSON file and returns how many entries it wrote.
+Result<qsizetype> importKv(World &world, const QString &path)
 {
     const KvBulkImport imported
         = importKvBulkFile(world.kv(), epochSeconds(world.simulation().now()), path);
@@ -56,7 +57,7 @@ Status importKv(World &world, const QString &path)
     }
     if (!imported.error.isEmpty())
         return Error::error(imported.error);
-    return Done {};
+    return imported.importedCount;
 }
 
 } // namespace
@@ -140,9 +141,20 @@ int runHeadless(const QStringList &arguments)
         World::create(*scenario, seed, parser.value(loadSessionOption));
     if (!world)
         return fail(world.error().message);
+    // Lines for the report that say where the run's first KV entries came from.
+    QStringList kvInputs;
+    if (parser.isSet(loadSessionOption)) {
+        kvInputs << QStringLiteral("%1 keys loaded from %2")
+                        .arg(world.value()->kv().keyCount())
+                        .arg(parser.value(loadSessionOption));
+    }
     if (parser.isSet(kvImportOption)) {
-        if (Status imported = importKv(*world.value(), parser.value(kvImportOption)); !imported)
+        const Result<qsizetype> imported = importKv(*world.value(), parser.value(kvImportOption));
+        if (!imported)
             return fail(imported.error().message);
+        kvInputs << QStringLiteral("%1 entries imported from %2")
+                        .arg(*imported)
+                        .arg(parser.value(kvImportOption));
     }
     TraceFile traceFile;
     if (parser.isSet(traceOption)) {
@@ -165,6 +177,7 @@ int runHeadless(const QStringList &arguments)
     }
 
     Report report = buildReport(*world.value());
+    report.kvInputs = kvInputs;
     // Options that change what runs, so that the failure line's command reproduces this run.
     for (const QCommandLineOption &option : { durationOption, loadSessionOption, kvImportOption }) {
         if (parser.isSet(option))

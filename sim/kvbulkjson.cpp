@@ -1,5 +1,7 @@
 #include "kvbulkjson.h"
 
+#include "jsonlocator.h"
+
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -155,8 +157,11 @@ KvBulkParseResult parseKvBulkJson(
     QJsonParseError parseError;
     const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
     if (parseError.error != QJsonParseError::NoError) {
-        result.errors << QStringLiteral("invalid JSON at byte %1: %2")
-                             .arg(parseError.offset)
+        // Line and column, as scenario errors give them, so that an editor can jump there.
+        const auto [line, column] = JsonLocator(json).lineAndColumn(parseError.offset);
+        result.errors << QStringLiteral("invalid JSON at line %1, column %2: %3")
+                             .arg(line)
+                             .arg(column)
                              .arg(parseError.errorString());
         return result;
     }

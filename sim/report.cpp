@@ -188,6 +188,8 @@ QString Report::toText() const
                  .arg(events).arg(traceEvents).arg(traceDigest);
     if (!kvSettings.isEmpty())
         lines << QStringLiteral("  KV             %1").arg(kvSettings);
+    for (const QString &input : kvInputs)
+        lines << QStringLiteral("  KV input       %1").arg(input);
     lines << QString();
     QStringList failures;
     for (const auto &[status, requests] : responsesByStatus) {
@@ -284,6 +286,7 @@ QJsonObject Report::toJson() const
         { QStringLiteral("traceEvents"), double(traceEvents) },
         { QStringLiteral("traceDigest"), traceDigest },
         { QStringLiteral("kvSettings"), kvSettings },
+        { QStringLiteral("kvInputs"), QJsonArray::fromStringList(kvInputs) },
         { QStringLiteral("metrics"), metrics },
         { QStringLiteral("responsesByStatus"), statuses },
         { QStringLiteral("rooms"), roomArray },

@@ -528,8 +528,13 @@ void TestKvInterop::bulkParseErrors_data()
            };
     QTest::newRow("invalid JSON") << QByteArray(R"([{"key":"a",}])")
                                   << QStringList {
-                                         "invalid JSON at byte 13: object is missing after a comma"
+                                         "invalid JSON at line 1, column 14: object is missing "
+                                         "after a comma"
                                      };
+    // Qt's parser reports the position just past the token it rejects: the '{' is at column 3.
+    QTest::newRow("invalid JSON on a later line")
+        << QByteArray("[\n  {\"key\": \"a\", \"value\": \"1\"}\n  {\"key\": \"b\"}\n]")
+        << QStringList { "invalid JSON at line 3, column 4: missing value separator" };
 }
 
 void TestKvInterop::bulkParseErrors()
@@ -787,6 +792,8 @@ void TestKvInterop::cliImportExportSession()
         QStringLiteral("--kv-export"), exported, QStringLiteral("--save-session"), session });
     QCOMPARE(run.standardError, QByteArray());
     QCOMPARE(run.exitCode, 0);
+    QVERIFY(run.standardOutput.contains(
+        QStringLiteral("\n  KV input       3 entries imported from %1\n").arg(input).toUtf8()));
 
     // The run's own writes sit beside the imported keys, which it never touches.
     const QByteArray json = readFile(exported);
@@ -811,6 +818,8 @@ void TestKvInterop::cliImportExportSession()
         session, QStringLiteral("--kv-export"), secondExport });
     QCOMPARE(second.standardError, QByteArray());
     QCOMPARE(second.exitCode, 0);
+    QVERIFY(second.standardOutput.contains(
+        QStringLiteral("\n  KV input       6 keys loaded from %1\n").arg(session).toUtf8()));
     QVERIFY(readFile(secondExport).contains(seedLines));
 }
 
