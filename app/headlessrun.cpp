@@ -141,7 +141,7 @@ int runHeadless(const QStringList &arguments)
         World::create(*scenario, seed, parser.value(loadSessionOption));
     if (!world)
         return fail(world.error().message);
-    // Lines for the report that say where the run's first KV entries came from.
+    // Report lines naming the sources of the KV entries present before the run starts.
     QStringList kvInputs;
     if (parser.isSet(loadSessionOption)) {
         kvInputs << QStringLiteral("%1 keys loaded from %2")

@@ -579,7 +579,7 @@ Task<Status> KvNamespace::put(QString actor, LocationId from, QString key, QByte
         co_return valid;
 
     // NOTE: the platform's handling of expirations beyond any real date (1e20, Infinity) is not
-    // documented; they are kept as the latest instant that virtual time can represent.
+    // documented. They are kept as the latest instant that virtual time can represent.
     constexpr double kLatestExpirationSeconds = 9.0e12;
     std::optional<qint64> expiration;
     if (options.expirationTtl) {

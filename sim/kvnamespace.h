@@ -198,7 +198,7 @@ struct KvLocationView
 /// A read at a location is served from that location's cache entry (a value or a cached miss)
 /// while the entry is younger than the read's cacheTtl, and fetched from the central store
 /// otherwise. A write reaches the central store after the one-way latency from the writer, and
-/// updates the writer's own cache when it is acknowledged (read-your-writes); other locations
+/// updates the writer's own cache when it is acknowledged (read-your-writes). Other locations
 /// see it only when their cached entries lapse.
 class KvNamespace
 {

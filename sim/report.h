@@ -85,7 +85,8 @@ struct Report
     /// The KV consistency settings the run used, in one line for people.
     QString kvSettings;
     bool freePlan = false;
-    /// Where KV entries came from before the run, such as "4 entries imported from bulk.json".
+    /// The sources of the KV entries present before the run, such as "4 entries imported from
+    /// bulk.json".
     QStringList kvInputs;
     /// Command-line options that changed the scenario (such as "--duration 10s"); the failure
     /// line repeats them so that the printed command reproduces the run.

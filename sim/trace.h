@@ -73,8 +73,8 @@ private:
     // every trace event.
     void addWord(quint64 word)
     {
-        // Multiply-rotate mixing in the manner of FxHash/wyhash: fast, and it spreads every input
-        // bit; collisions only matter for two runs that differ, which is all this detects.
+        // Multiply-rotate mixing in the manner of FxHash and wyhash: fast, and it spreads every
+        // input bit. A collision matters only for two runs that differ, which is all it detects.
         m_state = (m_state ^ word) * 0x9E3779B97F4A7C15ull;
         m_state = (m_state << 29) | (m_state >> 35);
     }
