@@ -17,9 +17,9 @@ class KvEntryEditor;
 class KvHistoryModel;
 class SimulationController;
 
-/// The KV browser: every key of the run's namespace, flat or as a tree split on a delimiter,
-/// with a prefix filter, what each location would read, an editor for the selected entry, bulk
-/// delete by prefix, and the selected key's write history.
+/// The KV browser. It lists every key of the run's namespace, flat or as a tree split on a
+/// delimiter, with a prefix filter and what each location would read. It also has an editor for
+/// the selected entry, bulk delete by prefix, and the selected key's write history.
 class KvBrowserPane : public QWidget
 {
     Q_OBJECT

@@ -37,7 +37,7 @@ public:
     explicit MainWindow(QWidget *parent = nullptr);
     ~MainWindow() override;
 
-    /// Opens a scenario file and starts running it when `run` is true; on failure shows the
+    /// Opens a scenario file and starts running it when `run` is true. On failure it shows the
     /// error in the banner and the status bar and keeps the current run.
     bool openScenario(
         const QString &path, std::optional<quint64> seed = std::nullopt, bool run = false);

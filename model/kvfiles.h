@@ -16,8 +16,8 @@ struct KvBulkImport
     /// One line per invalid entry, as parseKvBulkJson() reports them. When it is not empty,
     /// nothing was written.
     QStringList entryErrors;
-    /// Why the file could not be read or written, such as a missing file or an SQLite error.
-    /// It is empty on success and when the only problems are invalid entries.
+    /// The reason the file could not be read or written, such as a missing file or an SQLite
+    /// error. It is empty on success and when the only problems are invalid entries.
     QString error;
 
     bool ok() const { return entryErrors.isEmpty() && error.isEmpty(); }

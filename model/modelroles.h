@@ -25,7 +25,7 @@ enum ModelRole {
     SortRole,
 };
 
-/// How a view should draw attention to a row or cell.
+/// The kind of attention a view should draw to a row or cell.
 enum class Highlight {
     None,
     Warning, ///< a stale read, a write merged into another

@@ -48,8 +48,8 @@ struct HttpRequest
 private:
     using SearchParams = std::vector<std::pair<QString, QString>>;
     std::optional<QString> findQueryItem(QStringView name) const;
-    /// The decoded query and the URL it was decoded from; a request is routed through several
-    /// handlers that each read its parameters, and decoding once saves most of that work.
+    /// The decoded query and the URL it was decoded from. A request passes through several
+    /// handlers that each read its parameters, so decoding once saves most of that work.
     mutable std::shared_ptr<const std::pair<QUrl, SearchParams>> m_searchParams;
 };
 

@@ -313,8 +313,8 @@ Task<Result<KvReadResult>> KvNamespace::get(QString actor, LocationId from, QStr
     }
     traceRead(actor, from, key, result);
 
-    // A missing key gives null before the type is looked at, so an unknown type fails only for
-    // an existing key.
+    // A missing key gives null before the type is checked, so an unknown type fails only for an
+    // existing key.
     if (!result.value)
         co_return result;
     const std::optional<KvValueType> type = kvValueTypeFromName(options.type);

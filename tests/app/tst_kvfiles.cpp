@@ -10,6 +10,7 @@
 #include "messagebanner.h"
 #include "modelroles.h"
 #include "simulationcontroller.h"
+#include "testfiles.h"
 #include "wranglerkvdialog.h"
 #include "wranglerkvmodel.h"
 
@@ -28,36 +29,9 @@
 #include <limits>
 
 using namespace roomscope;
+using namespace roomscope::testing;
 
 namespace {
-
-bool writeFile(const QString &path, const QByteArray &bytes)
-{
-    QFile file(path);
-    return file.open(QIODevice::WriteOnly) && file.write(bytes) == bytes.size();
-}
-
-QByteArray readFile(const QString &path)
-{
-    QFile file(path);
-    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
-}
-
-QString executeSql(const QString &path, const QByteArray &sql)
-{
-    sqlite3 *db = nullptr;
-    QString error;
-    if (sqlite3_open(path.toUtf8().constData(), &db) != SQLITE_OK) {
-        error = QString::fromUtf8(sqlite3_errmsg(db));
-    } else {
-        char *message = nullptr;
-        if (sqlite3_exec(db, sql.constData(), nullptr, nullptr, &message) != SQLITE_OK)
-            error = QString::fromUtf8(message);
-        sqlite3_free(message);
-    }
-    sqlite3_close(db);
-    return error;
-}
 
 std::vector<KvEntry> liveEntries(const KvNamespace &kv)
 {

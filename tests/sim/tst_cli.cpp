@@ -1,4 +1,5 @@
 #include "roomscopeprocess.h"
+#include "testfiles.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -11,6 +12,7 @@
 
 using roomscope::testing::kvRoomPath;
 using roomscope::testing::ProcessResult;
+using roomscope::testing::writeFile;
 
 namespace {
 
@@ -18,12 +20,6 @@ namespace {
 ProcessResult runRoomscope(const QStringList &arguments)
 {
     return roomscope::testing::runRoomscope(QStringLiteral(ROOMSCOPE_BINARY), arguments);
-}
-
-bool writeFile(const QString &path, const QByteArray &content)
-{
-    QFile file(path);
-    return file.open(QIODevice::WriteOnly) && file.write(content) == content.size();
 }
 
 // kv-room.json with its "expect" list replaced.

@@ -11,6 +11,7 @@
 #include "wranglerstate.h"
 #include "roomscopeprocess.h"
 #include "simtasks.h"
+#include "testfiles.h"
 
 #include <QDir>
 #include <QFile>
@@ -80,36 +81,6 @@ QStringList describe(const std::vector<KvEntry> &entries, bool withVersion)
         lines << line;
     }
     return lines;
-}
-
-bool writeFile(const QString &path, const QByteArray &content)
-{
-    QDir().mkpath(QFileInfo(path).absolutePath());
-    QFile file(path);
-    return file.open(QIODevice::WriteOnly) && file.write(content) == content.size();
-}
-
-QByteArray readFile(const QString &path)
-{
-    QFile file(path);
-    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
-}
-
-// Runs SQL on a file with the plain SQLite API; returns the error text, empty on success.
-QString executeSql(const QString &path, const QByteArray &sql)
-{
-    sqlite3 *db = nullptr;
-    QString error;
-    if (sqlite3_open(path.toUtf8().constData(), &db) != SQLITE_OK) {
-        error = QString::fromUtf8(sqlite3_errmsg(db));
-    } else {
-        char *message = nullptr;
-        if (sqlite3_exec(db, sql.constData(), nullptr, nullptr, &message) != SQLITE_OK)
-            error = QString::fromUtf8(message);
-        sqlite3_free(message);
-    }
-    sqlite3_close(db);
-    return error;
 }
 
 qint64 userVersion(const QString &path)
