@@ -61,11 +61,11 @@ std::vector<TopologyView::LocationBox> TopologyView::collectBoxes(const World &w
         badge.name = name;
         LocationId location = -1;
         if (const DurableObject *object = world.roomObject(name)) {
-            location = object->location;
+            location = object->location();
             badge.created = true;
-            badge.active = object->state() == DurableObject::State::Active;
-            badge.state = RoomsModel::stateName(
-                badge.active ? RoomsModel::RoomState::Active : RoomsModel::RoomState::Idle);
+            badge.active = object->state() == ObjectState::Active;
+            badge.state = RoomsModel::stateName(RoomsModel::roomState(object->state()));
+            badge.sockets = object->openSocketCount();
         } else {
             for (const Scenario::Room &room : world.scenario().rooms) {
                 if (room.name == name)
@@ -74,7 +74,6 @@ std::vector<TopologyView::LocationBox> TopologyView::collectBoxes(const World &w
             badge.state = RoomsModel::stateName(RoomsModel::RoomState::NotCreated);
         }
         if (const KvRoom *room = world.room(name)) {
-            badge.sockets = room->openSocketCount();
             badge.queueDepth = int(room->pendingWrites().size());
         }
         // A room without a location hint is placed by its first caller, so until then it has no

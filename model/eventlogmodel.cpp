@@ -52,6 +52,13 @@ Highlight EventLogModel::highlight(const TraceEvent &event)
         return event.numbers[1] >= 400 ? Highlight::Error : Highlight::None;
     case TraceKind::KvGet:
         return event.numbers[1] != 0 ? Highlight::Warning : Highlight::None;
+    case TraceKind::ObjectReset:
+    case TraceKind::ObjectOverloaded:
+        return Highlight::Error;
+    case TraceKind::StorageCommit:
+        return event.subject == QLatin1String("failed") ? Highlight::Error : Highlight::None;
+    case TraceKind::AlarmSet:
+        return event.subject == QLatin1String("retry") ? Highlight::Warning : Highlight::None;
     default:
         return Highlight::None;
     }

@@ -34,10 +34,33 @@ QString RoomsModel::stateName(RoomState state)
         return tr("not created");
     case RoomState::Active:
         return tr("active");
-    case RoomState::Idle:
-        return tr("idle");
+    case RoomState::IdleHibernatable:
+        return tr("idle, hibernatable");
+    case RoomState::IdleNonHibernatable:
+        return tr("idle, not hibernatable");
+    case RoomState::Hibernated:
+        return tr("hibernated");
+    case RoomState::Inactive:
+        return tr("inactive");
     }
     return {};
+}
+
+RoomsModel::RoomState RoomsModel::roomState(ObjectState state)
+{
+    switch (state) {
+    case ObjectState::Active:
+        return RoomState::Active;
+    case ObjectState::IdleHibernatable:
+        return RoomState::IdleHibernatable;
+    case ObjectState::IdleNonHibernatable:
+        return RoomState::IdleNonHibernatable;
+    case ObjectState::Hibernated:
+        return RoomState::Hibernated;
+    case ObjectState::Inactive:
+        break;
+    }
+    return RoomState::Inactive;
 }
 
 QVariant RoomsModel::data(const QModelIndex &index, int role) const
@@ -166,11 +189,15 @@ std::vector<RoomsModel::Row> RoomsModel::snapshot(const World &world)
         row.name = name;
         row.id = world.rooms().idFromName(name).toString();
         if (const DurableObject *object = world.roomObject(name)) {
-            row.location = world.locations().name(object->location);
-            row.state = object->state() == DurableObject::State::Active ? RoomState::Active
-                                                                        : RoomState::Idle;
-            row.requestsHandled = object->requestsHandled;
-            row.requestsInFlight = object->requestsInFlight;
+            row.location = world.locations().name(object->location());
+            row.state = roomState(object->state());
+            row.requestsHandled = object->requestsHandled();
+            row.requestsInFlight = object->eventsInFlight();
+            row.clients = object->openSocketCount();
+            // From the trace, because a hibernated room has dropped its in-memory queue.
+            const auto peak = world.metrics().peakPendingWrites.find(object->actorName());
+            if (peak != world.metrics().peakPendingWrites.end())
+                row.peakQueue = peak->second;
         } else {
             for (const Scenario::Room &room : world.scenario().rooms) {
                 if (room.name == name)
@@ -178,9 +205,7 @@ std::vector<RoomsModel::Row> RoomsModel::snapshot(const World &world)
             }
         }
         if (const KvRoom *room = world.room(name)) {
-            row.clients = room->openSocketCount();
             row.queueDepth = int(room->pendingWrites().size());
-            row.peakQueue = room->peakPendingWrites();
         }
         rows.push_back(std::move(row));
     }

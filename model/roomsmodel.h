@@ -1,5 +1,7 @@
 #pragma once
 
+#include "durableobject.h"
+
 #include "worldtablemodel.h"
 
 namespace roomscope {
@@ -23,7 +25,9 @@ public:
     };
 
     /// A room's Durable Object lifecycle as the table shows it.
-    enum class RoomState { NotCreated, Active, Idle };
+    /// NotCreated until something reaches the room; then its object's lifecycle state.
+    enum class RoomState { NotCreated, Active, IdleHibernatable, IdleNonHibernatable, Hibernated, Inactive };
+    static RoomState roomState(ObjectState state);
 
     explicit RoomsModel(SimulationController *controller, QObject *parent = nullptr);
 

@@ -2,29 +2,138 @@
 
 namespace roomscope {
 
-QString DurableObject::actorName() const
+namespace {
+
+/// workerd leaves `id.name` undefined for names longer than this many bytes of UTF-8.
+constexpr qsizetype kMaxIdNameBytes = 1024;
+
+} // namespace
+
+DurableObjectStub::DurableObjectStub(DurableObjectNamespace &ns, DurableObjectId id,
+                                     LocationId caller)
+    : m_namespace(&ns)
+    , m_id(std::move(id))
+    , m_caller(caller)
+    , m_connection(std::make_shared<StubConnection>())
 {
-    if (!name.isEmpty())
-        return QStringLiteral("room ") + name;
-    return QStringLiteral("object ") + id.toString().left(12);
+}
+
+Task<Result<HttpResponse>> DurableObjectStub::fetch(HttpRequest request) const
+{
+    if (request.url.isRelative() || !request.url.isValid())
+        co_return Error::typeError(QStringLiteral("Invalid URL: ") + request.url.toString());
+    if (m_connection->broken)
+        co_return *m_connection->broken;
+    DurableObjectNamespace &ns = *m_namespace;
+    DurableObject &object = ns.object(m_id, m_caller);
+    co_await ns.simulation().sleep(ns.latency(m_caller, object.location()));
+    Result<HttpResponse> response = co_await object.deliverRequest(std::move(request), m_connection, m_id);
+    co_await ns.simulation().sleep(ns.latency(object.location(), m_caller));
+    co_return response;
+}
+
+Task<Result<QJsonValue>> DurableObjectStub::call(QString method, QJsonArray arguments) const
+{
+    if (m_connection->broken)
+        co_return *m_connection->broken;
+    DurableObjectNamespace &ns = *m_namespace;
+    DurableObject &object = ns.object(m_id, m_caller);
+    co_await ns.simulation().sleep(ns.latency(m_caller, object.location()));
+    Result<QJsonValue> result =
+            co_await object.deliverCall(std::move(method), std::move(arguments), m_connection, m_id);
+    co_await ns.simulation().sleep(ns.latency(object.location(), m_caller));
+    co_return result;
 }
 
 DurableObjectNamespace::DurableObjectNamespace(Simulation &simulation, const LocationMap &locations,
-                                               QString binding, QString className,
-                                               const QString &uniqueKey, BehaviourFactory factory)
+                                               QString binding, DurableObjectClass objectClass,
+                                               const QString &uniqueKey,
+                                               DurableObjectSettings settings)
     : m_simulation(simulation)
     , m_locations(locations)
     , m_binding(std::move(binding))
-    , m_className(std::move(className))
+    , m_class(std::move(objectClass))
+    , m_settings(std::move(settings))
     , m_ids(uniqueKey)
-    , m_factory(std::move(factory))
     , m_random(simulation.random(("do:" + m_binding).toStdString()))
 {
 }
 
-void DurableObjectNamespace::setLocationHint(const DurableObjectId &id, LocationId location)
+DurableObjectNamespace::~DurableObjectNamespace() = default;
+
+DurableObjectId DurableObjectNamespace::idFromName(const QString &name) const
 {
-    m_locationHints[id.bytes()] = location;
+    DurableObjectId id = m_ids.idFromName(name);
+    if (name.toUtf8().size() > kMaxIdNameBytes)
+        return DurableObjectId(id.bytes(), std::nullopt);
+    return id;
+}
+
+Status DurableObjectNamespace::checkJurisdiction(const QString &jurisdiction) const
+{
+    if (m_local)
+        return Error::error(QStringLiteral("Jurisdiction restrictions are not implemented in workerd."));
+    if (jurisdiction != QLatin1String("eu") && jurisdiction != QLatin1String("fedramp"))
+        return Error::typeError(QStringLiteral("Unknown jurisdiction \"%1\": use \"eu\" or \"fedramp\".")
+                                        .arg(jurisdiction));
+    return Done {};
+}
+
+Result<DurableObjectId> DurableObjectNamespace::newUniqueId(const QString &jurisdiction)
+{
+    if (!jurisdiction.isEmpty()) {
+        // NOTE: production encodes the jurisdiction in the ID in a way that is not public; a
+        // unique ID made here for a jurisdiction looks like any other.
+        if (const Status allowed = checkJurisdiction(jurisdiction); !allowed)
+            return allowed.error();
+    }
+    return m_ids.newUniqueId(m_random);
+}
+
+Result<DurableObjectStub> DurableObjectNamespace::get(const DurableObjectId &id, LocationId caller,
+                                                      const StubOptions &options)
+{
+    if (!options.locationHint.isEmpty() && !m_objects.contains(id.bytes())) {
+        // A hint only places an object that does not exist yet. workerd does not check hints,
+        // so one that names no scenario location is ignored, as local development ignores all.
+        LocationId location = m_locations.find(options.locationHint);
+        if (location < 0) {
+            const auto region = m_regions.find(options.locationHint);
+            if (region != m_regions.end())
+                location = region->second;
+        }
+        if (location >= 0 && !m_local)
+            m_locationHints[id.bytes()] = location;
+    }
+    return DurableObjectStub(*this, id, caller);
+}
+
+Result<DurableObjectStub> DurableObjectNamespace::getByName(const QString &name, LocationId caller,
+                                                            const StubOptions &options)
+{
+    return get(idFromName(name), caller, options);
+}
+
+Task<HttpResponse> DurableObjectNamespace::fetch(LocationId from, DurableObjectId id,
+                                                 HttpRequest request)
+{
+    const DurableObjectStub stub(*this, std::move(id), from);
+    const Result<HttpResponse> response = co_await stub.fetch(std::move(request));
+    if (!response)
+        co_return HttpResponse::text(500, response.error().toString().toUtf8() + '\n');
+    co_return response.value();
+}
+
+DurableObject &DurableObjectNamespace::object(const DurableObjectId &id, LocationId caller)
+{
+    auto &slot = m_objects[id.bytes()];
+    if (!slot) {
+        const auto hint = m_locationHints.find(id.bytes());
+        const LocationId location = hint != m_locationHints.end() ? hint->second : caller;
+        // The record keeps the name it was first reached by; the ID from a string has none.
+        slot = std::make_unique<DurableObject>(*this, id, location);
+    }
+    return *slot;
 }
 
 DurableObject *DurableObjectNamespace::find(const DurableObjectId &id) const
@@ -42,56 +151,9 @@ std::vector<DurableObject *> DurableObjectNamespace::objects() const
     return all;
 }
 
-DurableObject &DurableObjectNamespace::instance(const DurableObjectId &id, LocationId caller)
+SimDuration DurableObjectNamespace::latency(LocationId from, LocationId to)
 {
-    auto &slot = m_objects[id.bytes()];
-    if (slot)
-        return *slot;
-    slot = std::make_unique<DurableObject>();
-    slot->id = id;
-    slot->name = id.name().value_or(QString());
-    const auto hint = m_locationHints.find(id.bytes());
-    slot->location = hint != m_locationHints.end() ? hint->second : caller;
-    slot->createdAt = m_simulation.now();
-    slot->behaviour = m_factory(*slot);
-
-    TraceEvent event;
-    event.kind = TraceKind::ObjectCreated;
-    event.actor = slot->actorName();
-    event.location = m_locations.name(slot->location);
-    event.subject = id.toString();
-    m_simulation.record(std::move(event));
-    return *slot;
-}
-
-void DurableObjectNamespace::beginRequest(DurableObject &object)
-{
-    if (object.requestsInFlight++ == 0)
-        object.activeSince = m_simulation.now();
-}
-
-void DurableObjectNamespace::endRequest(DurableObject &object)
-{
-    ++object.requestsHandled;
-    if (--object.requestsInFlight == 0)
-        object.activeTime += m_simulation.now() - object.activeSince;
-}
-
-Task<HttpResponse> DurableObjectNamespace::fetch(LocationId from, DurableObjectId id,
-                                                 HttpRequest request)
-{
-    // The object is placed where its first caller runs; the instance exists from the moment
-    // the first request is routed to it.
-    DurableObject &placed = instance(id, from);
-    co_await m_simulation.sleep(m_locations.sampleLatency(from, placed.location, m_random));
-
-    DurableObject &object = placed;
-    beginRequest(object);
-    HttpResponse response = co_await object.behaviour->fetch(std::move(request));
-    endRequest(object);
-
-    co_await m_simulation.sleep(m_locations.sampleLatency(object.location, from, m_random));
-    co_return response;
+    return m_locations.sampleLatency(from, to, m_random);
 }
 
 } // namespace roomscope

@@ -5,18 +5,27 @@
 
 namespace roomscope {
 
-KvRoom::KvRoom(Simulation &simulation, const LocationMap &locations, KvNamespace &kv,
-               DurableObject &object)
-    : m_simulation(simulation)
+KvRoom::KvRoom(DurableObjectState &ctx, const LocationMap &locations, KvNamespace &kv)
+    : m_ctx(ctx)
+    , m_simulation(ctx.simulation())
     , m_locations(locations)
     , m_kv(kv)
-    , m_object(object)
-    , m_actor(object.actorName())
-    , m_random(simulation.random(("room:" + object.id.toString()).toStdString()))
+    , m_actor(ctx.actorName())
 {
 }
 
-Task<HttpResponse> KvRoom::fetch(HttpRequest request)
+std::vector<std::pair<QString, QString>> KvRoom::memoryState() const
+{
+    std::vector<std::pair<QString, QString>> fields;
+    fields.emplace_back(QStringLiteral("queued writes"), QString::number(m_queue.size()));
+    fields.emplace_back(QStringLiteral("peak queued writes"), QString::number(m_peakPending));
+    fields.emplace_back(QStringLiteral("keys paced"), QString::number(m_lastWriteDoneAt.size()));
+    for (const auto &[key, at] : m_lastWriteDoneAt)
+        fields.emplace_back(QStringLiteral("last write of ") + key, formatInstant(at));
+    return fields;
+}
+
+Task<Result<HttpResponse>> KvRoom::fetch(HttpRequest request)
 {
     const QString path = request.url.path();
     const auto invocation = std::make_shared<KvInvocation>();
@@ -29,9 +38,9 @@ Task<HttpResponse> KvRoom::fetch(HttpRequest request)
     if (path == QLatin1String("/ws"))
         co_return acceptWebSocket(request);
     if (path == QLatin1String("/id"))
-        co_return HttpResponse::text(200, m_object.id.toString().toLatin1());
+        co_return HttpResponse::text(200, m_ctx.id().toString().toLatin1());
     if (path == QLatin1String("/count"))
-        co_return HttpResponse::text(200, QByteArray::number(openSocketCount()));
+        co_return HttpResponse::text(200, QByteArray::number(qsizetype(m_ctx.getWebSockets().size())));
     co_return HttpResponse::text(404, "not found\n");
 }
 
@@ -61,7 +70,7 @@ Task<HttpResponse> KvRoom::put(const HttpRequest &request,
     TraceEvent event;
     event.kind = TraceKind::WriteQueued;
     event.actor = m_actor;
-    event.location = m_locations.name(m_object.location);
+    event.location = m_locations.name(m_ctx.location());
     event.subject = key;
     event.numbers[0] = qint64(m_queue.size());
     event.numbers[1] = coalesced ? 1 : 0;
@@ -70,7 +79,7 @@ Task<HttpResponse> KvRoom::put(const HttpRequest &request,
 
     if (!m_draining) {
         m_draining = true;
-        m_simulation.spawn(drainWriteQueue());
+        m_ctx.waitUntil(drainWriteQueue());
     }
     const Status status = co_await done->wait();
     if (!status)
@@ -103,7 +112,8 @@ Task<void> KvRoom::drainWriteQueue()
             SimTime wakeAt = nextWriteAllowedAt(m_queue.front().key);
             for (const PendingWrite &pending : m_queue)
                 wakeAt = std::min(wakeAt, nextWriteAllowedAt(pending.key));
-            co_await m_simulation.sleepUntil(wakeAt);
+            if (!co_await m_ctx.sleep(wakeAt - m_simulation.now()))
+                co_return;
             continue;
         }
         // Keep the write in the queue while it is in flight, so the inspector shows it, and
@@ -115,8 +125,12 @@ Task<void> KvRoom::drainWriteQueue()
         }
         PendingWrite &write = m_queue.front();
         write.inFlight = true;
-        const Status status = co_await m_kv.put(m_actor, m_object.location, write.key, write.value,
-                                                {}, write.invocation.get());
+        // A KV write from an object waits for the storage writes before it (the output gate).
+        if (const Status gate = co_await m_ctx.waitForOutputGate(); !gate)
+            co_return;
+        const Status status = co_await m_kv.put(m_actor, m_ctx.location(), m_queue.front().key,
+                                                m_queue.front().value, {},
+                                                m_queue.front().invocation.get());
         // Pace from the acknowledgement: the next write to the key then reaches the central
         // store more than the same-key interval after this one did.
         m_lastWriteDoneAt[m_queue.front().key] = m_simulation.now();
@@ -130,7 +144,7 @@ Task<void> KvRoom::drainWriteQueue()
 Task<HttpResponse> KvRoom::get(const HttpRequest &request, KvInvocation *invocation)
 {
     const Result<KvReadResult> read = co_await m_kv.get(
-        m_actor, m_object.location, request.queryItem(QStringLiteral("key")), {}, invocation);
+        m_actor, m_ctx.location(), request.queryItem(QStringLiteral("key")), {}, invocation);
     if (!read)
         co_return HttpResponse::text(500, "error: " + read.error().message.toUtf8() + "\n");
     if (!read->value)
@@ -143,7 +157,7 @@ Task<HttpResponse> KvRoom::broadcast(const HttpRequest &request, KvInvocation *i
     const QString key = request.queryItem(QStringLiteral("key"));
     // One KV read per broadcast, however many sockets receive it.
     const Result<KvReadResult> read =
-        co_await m_kv.get(m_actor, m_object.location, key, {}, invocation);
+        co_await m_kv.get(m_actor, m_ctx.location(), key, {}, invocation);
     if (!read)
         co_return HttpResponse::text(500, "error: " + read.error().message.toUtf8() + "\n");
     if (!read->value)
@@ -151,16 +165,14 @@ Task<HttpResponse> KvRoom::broadcast(const HttpRequest &request, KvInvocation *i
 
     const QByteArray message = *read->value;
     int sent = 0;
-    for (const std::shared_ptr<ServerWebSocket> &socket : m_sockets) {
-        if (socket->state != ServerWebSocket::State::Open)
-            continue;
-        send(*socket, message);
-        ++sent;
+    for (const std::shared_ptr<ServerWebSocket> &socket : m_ctx.getWebSockets()) {
+        if (socket->state == ServerWebSocket::State::Open && m_ctx.send(socket, message).ok())
+            ++sent;
     }
     TraceEvent event;
     event.kind = TraceKind::WsBroadcast;
     event.actor = m_actor;
-    event.location = m_locations.name(m_object.location);
+    event.location = m_locations.name(m_ctx.location());
     event.subject = key;
     event.numbers[0] = sent;
     event.numbers[1] = message.size();
@@ -171,39 +183,13 @@ Task<HttpResponse> KvRoom::broadcast(const HttpRequest &request, KvInvocation *i
     co_return HttpResponse::json(QJsonDocument(body).toJson(QJsonDocument::Compact));
 }
 
-void KvRoom::send(ServerWebSocket &socket, const QByteArray &message)
-{
-    ++socket.messagesSent;
-    WebSocketClient *client = socket.client;
-    const SimTime sentAt = m_simulation.now();
-    const SimDuration latency =
-        m_locations.sampleLatency(m_object.location, client->location(), m_random);
-    const auto deliver = [](void *target, const QByteArray &payload, qint64 sentTime) {
-        static_cast<WebSocketClient *>(target)->messageReceived(payload, sentTime);
-    };
-    m_simulation.scheduleCall(sentAt + latency, deliver, client, message, sentAt);
-}
-
 HttpResponse KvRoom::acceptWebSocket(const HttpRequest &request)
 {
-    if (request.header("Upgrade") != "websocket" || !request.upgradeClient)
+    const std::shared_ptr<ServerWebSocket> socket = m_ctx.upgrade(request);
+    if (!socket)
         return HttpResponse::text(426, "expected Upgrade: websocket\n");
-    auto socket = std::make_shared<ServerWebSocket>();
-    socket->connection = m_simulation.nextId();
-    socket->client = request.upgradeClient;
-    socket->acceptedAt = m_simulation.now();
-    m_sockets.push_back(socket);
-    ++m_openSockets;
-
-    TraceEvent event;
-    event.kind = TraceKind::WsAccept;
-    event.actor = m_actor;
-    event.location = m_locations.name(m_object.location);
-    event.subject = socket->client->name();
-    event.numbers[0] = qint64(socket->connection);
-    event.numbers[1] = openSocketCount();
-    m_simulation.record(std::move(event));
-
+    if (const Status accepted = m_ctx.acceptWebSocket(socket); !accepted)
+        return HttpResponse::text(500, accepted.error().toString().toUtf8() + '\n');
     HttpResponse response;
     response.status = 101;
     response.webSocket = socket;

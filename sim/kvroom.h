@@ -31,18 +31,19 @@ struct PendingWrite
 /// only once the same-key interval has passed since its previous write completed, so the room
 /// itself never provokes a 429. A write queued while an earlier write to the same key is still
 /// waiting replaces that write's value (last value wins) and completes with it.
+///
+/// Sockets are accepted with the hibernation API, so the room hibernates once its queue is empty
+/// and it has been idle for the hibernation delay; the queue and pacing state are in memory.
 class KvRoom : public DurableObjectBehaviour
 {
 public:
-    KvRoom(Simulation &simulation, const LocationMap &locations, KvNamespace &kv,
-           DurableObject &object);
+    KvRoom(DurableObjectState &ctx, const LocationMap &locations, KvNamespace &kv);
 
-    Task<HttpResponse> fetch(HttpRequest request) override;
+    Task<Result<HttpResponse>> fetch(HttpRequest request) override;
+    std::vector<std::pair<QString, QString>> memoryState() const override;
 
     const std::deque<PendingWrite> &pendingWrites() const { return m_queue; }
     int peakPendingWrites() const { return m_peakPending; }
-    const std::vector<std::shared_ptr<ServerWebSocket>> &sockets() const { return m_sockets; }
-    int openSocketCount() const { return m_openSockets; }
     /// When the key may next be written, or the past when it may be written now.
     SimTime nextWriteAllowedAt(const QString &key) const;
 
@@ -55,20 +56,16 @@ private:
     Task<void> drainWriteQueue();
     /// The index of the first queued write whose key may be written now, or -1.
     qsizetype nextWritable() const;
-    void send(ServerWebSocket &socket, const QByteArray &message);
 
+    DurableObjectState &m_ctx;
     Simulation &m_simulation;
     const LocationMap &m_locations;
     KvNamespace &m_kv;
-    DurableObject &m_object;
     QString m_actor;
-    Random m_random;
     std::deque<PendingWrite> m_queue;
     std::map<QString, SimTime> m_lastWriteDoneAt;
     bool m_draining = false;
     int m_peakPending = 0;
-    std::vector<std::shared_ptr<ServerWebSocket>> m_sockets;
-    int m_openSockets = 0; ///< sockets in m_sockets whose state is Open
 };
 
 /// The Worker in front of the rooms: reads `?roomId=`, gets the room's stub with

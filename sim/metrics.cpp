@@ -53,6 +53,15 @@ void Metrics::observe(const TraceEvent &event)
     case TraceKind::RequestStart:
     case TraceKind::WsConnect:
     case TraceKind::WsClose:
+    case TraceKind::ObjectState:
+    case TraceKind::ObjectReset:
+    case TraceKind::ObjectOverloaded:
+    case TraceKind::StorageCommit:
+    case TraceKind::AlarmSet:
+    case TraceKind::AlarmRun:
+    case TraceKind::WsMessage:
+    case TraceKind::WsAutoResponse:
+    case TraceKind::WsServerClose:
     case TraceKind::Count:
         break;
     }

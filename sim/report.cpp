@@ -115,14 +115,15 @@ Report buildReport(const World &world)
         room.name = name;
         room.id = world.rooms().idFromName(name).toString();
         if (const DurableObject *object = world.roomObject(name)) {
-            room.location = world.locations().name(object->location);
-            room.requests = object->requestsHandled;
-            doRequests += double(object->requestsHandled);
-            activeSeconds += double(object->activeTime) / 1e6;
-        }
-        if (const KvRoom *kvRoom = world.room(name)) {
-            room.peakPendingWrites = kvRoom->peakPendingWrites();
-            room.sockets = kvRoom->openSocketCount();
+            room.location = world.locations().name(object->location());
+            room.requests = object->requestsHandled();
+            doRequests += double(object->requestsHandled());
+            activeSeconds += double(object->activeTime()) / 1e6;
+            room.sockets = object->openSocketCount();
+            // From the trace, because a room that hibernated has lost its in-memory queue.
+            const auto peak = world.metrics().peakPendingWrites.find(object->actorName());
+            if (peak != world.metrics().peakPendingWrites.end())
+                room.peakPendingWrites = peak->second;
         }
         peakPending = std::max(peakPending, room.peakPendingWrites);
         report.values[QStringLiteral("rooms.%1.peakPendingWrites").arg(name)] = room.peakPendingWrites;

@@ -10,10 +10,16 @@ namespace roomscope {
 /// An expected failure: the JavaScript error class the platform throws and its exact message.
 struct Error
 {
-    enum class Kind { Error, TypeError, RangeError, SyntaxError };
+    /// The last two are DOMExceptions, named as their `name` property reads.
+    enum class Kind { Error, TypeError, RangeError, SyntaxError, InvalidAccessError, DomSyntaxError };
 
     Kind kind = Kind::Error;
     QString message;
+    // Properties that the platform sets on errors from a Durable Object.
+    bool remote = false; ///< thrown by the object's own code and passed on to the caller
+    bool overloaded = false; ///< do not retry
+    bool retryable = false; ///< safe to retry if the operation is idempotent
+    bool durableObjectReset = false; ///< the object was reset by this error
 
     static Error error(QString message) { return { Kind::Error, std::move(message) }; }
     static Error typeError(QString message) { return { Kind::TypeError, std::move(message) }; }
@@ -64,7 +70,10 @@ inline QString Error::name() const
     case Kind::RangeError:
         return QStringLiteral("RangeError");
     case Kind::SyntaxError:
+    case Kind::DomSyntaxError:
         return QStringLiteral("SyntaxError");
+    case Kind::InvalidAccessError:
+        return QStringLiteral("InvalidAccessError");
     case Kind::Error:
         break;
     }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "dosettings.h"
 #include "kvnamespace.h"
 #include "result.h"
 #include "simtime.h"
@@ -76,6 +77,7 @@ struct Scenario
     KvSettings kv;
     QString roomsBinding = QStringLiteral("ROOMS");
     QString roomClassName = QStringLiteral("Room");
+    DurableObjectSettings durableObjects;
     SimDuration clientConnectSpread = seconds(2);
     std::vector<Room> rooms;
     std::vector<Workload> workloads;

@@ -22,6 +22,15 @@ constexpr std::array<TraceKindInfo, size_t(TraceKind::Count)> kKindInfo = { {
     { "ws.broadcast", "key", { "sockets", "bytes", nullptr }, "value" },
     { "ws.deliver", "room", { "connection", "bytes", "latencyUs" }, "value" },
     { "ws.close", "room", { "connection", "code", nullptr }, "reason" },
+    { "object.state", "state", { "instance", nullptr, nullptr }, "reason" },
+    { "object.reset", "error", { nullptr, nullptr, nullptr }, nullptr },
+    { "object.overloaded", "error", { nullptr, nullptr, nullptr }, nullptr },
+    { "storage.commit", "outcome", { "batch", "writes", nullptr }, nullptr },
+    { "alarm.set", "action", { "retryCount", "timeMs", nullptr }, "error" },
+    { "alarm.run", "handler", { "retryCount", "scheduledMs", nullptr }, nullptr },
+    { "ws.message", "client", { "connection", "bytes", "binary" }, "value" },
+    { "ws.auto-response", "client", { "connection", nullptr, nullptr }, nullptr },
+    { "ws.server-close", "client", { "connection", "code", "clean" }, "reason" },
 } };
 
 QString valueText(const QByteArray &value, int maxChars)

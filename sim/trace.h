@@ -26,6 +26,15 @@ enum class TraceKind : quint8 {
     WsBroadcast, ///< the room sent one value to every socket it holds
     WsDeliver, ///< a message reached a client
     WsClose, ///< a WebSocket closed
+    ObjectState, ///< a Durable Object's lifecycle state changed
+    ObjectReset, ///< a Durable Object was reset; in-flight calls fail with the error
+    ObjectOverloaded, ///< a Durable Object rejected an event with an overload error
+    StorageCommit, ///< a batch of a Durable Object's storage writes committed or failed
+    AlarmSet, ///< an alarm was set, deleted, or rescheduled for a retry
+    AlarmRun, ///< an alarm handler started
+    WsMessage, ///< a message from a client reached a Durable Object
+    WsAutoResponse, ///< the runtime answered a message with the auto-response
+    WsServerClose, ///< a Durable Object's end of a WebSocket closed
     Count
 };
 

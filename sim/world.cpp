@@ -138,12 +138,16 @@ Status World::build(const QString &kvStoreFile)
             return loaded.error();
     }
 
+    DurableObjectClass roomClass;
+    roomClass.name = m_scenario.roomClassName;
+    roomClass.backend = StorageBackend::Sqlite;
+    roomClass.factory = [this](DurableObjectState &ctx) {
+        return std::make_unique<KvRoom>(ctx, m_locations, *m_kv);
+    };
     m_rooms = std::make_unique<DurableObjectNamespace>(
-        *m_simulation, m_locations, m_scenario.roomsBinding, m_scenario.roomClassName,
+        *m_simulation, m_locations, m_scenario.roomsBinding, std::move(roomClass),
         m_scenario.workerName + QLatin1Char('-') + m_scenario.roomClassName,
-        [this](DurableObject &object) {
-            return std::make_unique<KvRoom>(*m_simulation, m_locations, *m_kv, object);
-        });
+        m_scenario.durableObjects);
     m_worker = std::make_unique<KvRoomWorker>(*m_rooms);
     m_simulation->trace().addSink([this](const TraceEvent &event) { m_metrics.observe(event); });
 
@@ -180,8 +184,8 @@ QStringList World::roomNames() const
     for (const Scenario::Room &room : m_scenario.rooms)
         names << room.name;
     for (const DurableObject *object : m_rooms->objects()) {
-        if (!object->name.isEmpty() && !names.contains(object->name))
-            names << object->name;
+        if (!object->name().isEmpty() && !names.contains(object->name()))
+            names << object->name();
     }
     return names;
 }
@@ -194,7 +198,7 @@ DurableObject *World::roomObject(const QString &name) const
 KvRoom *World::room(const QString &name) const
 {
     DurableObject *object = roomObject(name);
-    return object ? static_cast<KvRoom *>(object->behaviour.get()) : nullptr;
+    return object ? static_cast<KvRoom *>(object->behaviour()) : nullptr;
 }
 
 SimTime World::drainLimit() const

@@ -27,19 +27,19 @@ bool isLowerHexId(const QString &text)
 class EchoObject : public DurableObjectBehaviour
 {
 public:
-    explicit EchoObject(DurableObject &object)
-        : m_object(object)
+    explicit EchoObject(DurableObjectState &ctx)
+        : m_ctx(ctx)
     {
     }
 
-    Task<HttpResponse> fetch(HttpRequest request) override
+    Task<Result<HttpResponse>> fetch(HttpRequest request) override
     {
         co_return HttpResponse::text(
-            200, m_object.id.toString().toLatin1() + ' ' + request.url.path().toUtf8());
+            200, m_ctx.id().toString().toLatin1() + ' ' + request.url.path().toUtf8());
     }
 
 private:
-    DurableObject &m_object;
+    DurableObjectState &m_ctx;
 };
 
 // Two locations 70 ms apart with 2 ms inside each and no jitter, and an echo namespace.
@@ -61,12 +61,14 @@ struct NamespaceFixture
         locations.setLatency(sjc, sjc, milliseconds(2));
         locations.setLatency(lhr, sjc, milliseconds(70));
         locations.setJitterPercent(0);
+        DurableObjectClass roomClass;
+        roomClass.name = QStringLiteral("RoomDO");
+        roomClass.factory = [this](DurableObjectState &ctx) {
+            ++constructed;
+            return std::make_unique<EchoObject>(ctx);
+        };
         rooms = std::make_unique<DurableObjectNamespace>(simulation, locations,
-            QStringLiteral("ROOMS"), QStringLiteral("RoomDO"), kRoomKey,
-            [this](DurableObject &object) {
-                ++constructed;
-                return std::make_unique<EchoObject>(object);
-            });
+            QStringLiteral("ROOMS"), std::move(roomClass), kRoomKey);
         simulation.trace().addSink([this](const TraceEvent &event) {
             if (event.kind == TraceKind::ObjectCreated)
                 created << event;
@@ -328,24 +330,28 @@ void TestDurableObjectId::namespaceConstructsLazily()
     SimTime arrivedAt = 0;
     fixture.send(fixture.lhr, id, QStringLiteral("/hello"), &response, &arrivedAt);
 
-    // The object exists from the moment the request is routed to it.
+    // The object is placed when the request is routed to it; its constructor runs when the
+    // request arrives.
     DurableObject *object = fixture.rooms->find(id);
     QVERIFY(object);
-    QCOMPARE(fixture.constructed, 1);
-    QCOMPARE(object->createdAt, kStart);
-    QCOMPARE(fixture.created.size(), 1);
-    QCOMPARE(fixture.created[0].subject, id.toString());
-    QCOMPARE(fixture.created[0].actor, QStringLiteral("room room-1"));
-    QCOMPARE(fixture.created[0].location, QStringLiteral("LHR"));
+    QCOMPARE(object->createdAt(), kStart);
+    QCOMPARE(fixture.constructed, 0);
+    QVERIFY(fixture.created.isEmpty());
     QVERIFY(!response.has_value());
 
     fixture.simulation.runUntil(kStart + seconds(1));
+    QCOMPARE(fixture.constructed, 1);
+    QCOMPARE(fixture.created.size(), 1);
+    QCOMPARE(fixture.created[0].time, kStart + milliseconds(2));
+    QCOMPARE(fixture.created[0].subject, id.toString());
+    QCOMPARE(fixture.created[0].actor, QStringLiteral("room room-1"));
+    QCOMPARE(fixture.created[0].location, QStringLiteral("LHR"));
     QVERIFY(response.has_value());
     QCOMPARE(response->status, 200);
     QCOMPARE(response->body, id.toString().toLatin1() + " /hello");
     QCOMPARE(arrivedAt, kStart + milliseconds(4)); // 2 ms there and 2 ms back
-    QCOMPARE(object->requestsHandled, quint64(1));
-    QCOMPARE(object->requestsInFlight, 0);
+    QCOMPARE(object->requestsHandled(), quint64(1));
+    QCOMPARE(object->eventsInFlight(), 0);
 }
 
 void TestDurableObjectId::namespaceOneInstancePerId()
@@ -370,7 +376,7 @@ void TestDurableObjectId::namespaceOneInstancePerId()
     DurableObject *object = fixture.rooms->find(byName);
     QVERIFY(object);
     QCOMPARE(fixture.rooms->find(*byString), object);
-    QCOMPARE(object->requestsHandled, quint64(3));
+    QCOMPARE(object->requestsHandled(), quint64(3));
     QVERIFY(first && second && third);
     QCOMPARE(second->body, byName.toString().toLatin1() + " /b");
 
@@ -378,6 +384,7 @@ void TestDurableObjectId::namespaceOneInstancePerId()
     std::optional<HttpResponse> other;
     fixture.send(fixture.lhr, fixture.rooms->idFromName(QStringLiteral("room-2")),
         QStringLiteral("/d"), &other);
+    fixture.simulation.runUntil(kStart + seconds(2));
     QCOMPARE(fixture.constructed, 2);
     QCOMPARE(fixture.rooms->objects().size(), size_t(2));
 }
@@ -393,10 +400,11 @@ void TestDurableObjectId::namespaceNameFromFirstAccess()
     std::optional<HttpResponse> response;
     fixture.send(fixture.lhr, *byString, QStringLiteral("/"), &response);
     fixture.send(fixture.lhr, byName, QStringLiteral("/"), &response);
+    fixture.simulation.runUntil(kStart + seconds(1));
 
     DurableObject *object = fixture.rooms->find(byName);
     QVERIFY(object);
-    QVERIFY(object->name.isEmpty());
+    QVERIFY(object->name().isEmpty());
     QCOMPARE(object->actorName(), QStringLiteral("object b46ac3e59886"));
     QCOMPARE(fixture.created[0].actor, QStringLiteral("object b46ac3e59886"));
 }
@@ -416,7 +424,7 @@ void TestDurableObjectId::namespacePlacesAtFirstCaller()
 
     DurableObject *object = fixture.rooms->find(id);
     QVERIFY(object);
-    QCOMPARE(object->location, fixture.sjc);
+    QCOMPARE(object->location(), fixture.sjc);
     QCOMPARE(fixture.created[0].location, QStringLiteral("SJC"));
     // The first caller is local to the object. The second crosses 70 ms each way.
     QCOMPARE(sjcArrival, kStart + milliseconds(4));
@@ -437,22 +445,22 @@ void TestDurableObjectId::namespaceLocationHint()
 
     DurableObject *object = fixture.rooms->find(hinted);
     QVERIFY(object);
-    QCOMPARE(object->location, fixture.lhr);
+    QCOMPARE(object->location(), fixture.lhr);
     QCOMPARE(arrivedAt, kStart + milliseconds(140));
 
     // A hint given after construction does not move the object.
     fixture.rooms->setLocationHint(hinted, fixture.sjc);
     fixture.send(fixture.sjc, hinted, QStringLiteral("/"), &response);
     fixture.simulation.runUntil(kStart + seconds(2));
-    QCOMPARE(fixture.rooms->find(hinted)->location, fixture.lhr);
+    QCOMPARE(fixture.rooms->find(hinted)->location(), fixture.lhr);
     QCOMPARE(fixture.constructed, 1);
 }
 
 void TestDurableObjectId::namespaceUniqueIds()
 {
     NamespaceFixture fixture;
-    const DurableObjectId first = fixture.rooms->newUniqueId();
-    const DurableObjectId second = fixture.rooms->newUniqueId();
+    const DurableObjectId first = fixture.rooms->newUniqueId().value();
+    const DurableObjectId second = fixture.rooms->newUniqueId().value();
 
     QVERIFY(!first.equals(second));
     QVERIFY(isLowerHexId(first.toString()));
@@ -464,7 +472,7 @@ void TestDurableObjectId::namespaceUniqueIds()
     fixture.send(fixture.lhr, first, QStringLiteral("/"), &response);
     DurableObject *object = fixture.rooms->find(first);
     QVERIFY(object);
-    QVERIFY(object->name.isEmpty());
+    QVERIFY(object->name().isEmpty());
     QCOMPARE(object->actorName(), QStringLiteral("object ") + first.toString().left(12));
 }
 

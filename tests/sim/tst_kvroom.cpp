@@ -111,11 +111,13 @@ struct RoomFixture
             simulation, locations, QStringLiteral("KV"), settings, QStringLiteral(":memory:"));
         QVERIFY(created.ok());
         kv = std::move(created).value();
+        DurableObjectClass roomClass;
+        roomClass.name = QStringLiteral("RoomDO");
+        roomClass.factory = [this](DurableObjectState &ctx) {
+            return std::make_unique<KvRoom>(ctx, locations, *kv);
+        };
         rooms = std::make_unique<DurableObjectNamespace>(simulation, locations,
-            QStringLiteral("ROOMS"), QStringLiteral("RoomDO"), QStringLiteral("worker-RoomDO"),
-            [this](DurableObject &object) {
-                return std::make_unique<KvRoom>(simulation, locations, *kv, object);
-            });
+            QStringLiteral("ROOMS"), std::move(roomClass), QStringLiteral("worker-RoomDO"));
         worker = std::make_unique<KvRoomWorker>(*rooms);
         for (const QString &room : { QStringLiteral("lobby"), QStringLiteral("room-1") })
             rooms->setLocationHint(rooms->idFromName(room), lhr);
@@ -166,7 +168,7 @@ struct RoomFixture
     KvRoom *room(const QString &name) const
     {
         DurableObject *object = rooms->find(rooms->idFromName(name));
-        return object ? static_cast<KvRoom *>(object->behaviour.get()) : nullptr;
+        return object ? static_cast<KvRoom *>(object->behaviour()) : nullptr;
     }
 };
 
@@ -392,7 +394,7 @@ void TestKvRoom::countsAcceptedSockets()
     QCOMPARE(accepts[1].numbers[1], 2);
     QCOMPARE(accepts[2].numbers[1], 3);
     QCOMPARE(quint64(accepts[2].numbers[0]), far.connection());
-    QCOMPARE(fixture.room(QStringLiteral("lobby"))->openSocketCount(), 3);
+    QCOMPARE(fixture.rooms->find(fixture.rooms->idFromName(QStringLiteral("lobby")))->openSocketCount(), 3);
 }
 
 void TestKvRoom::coalescesWritesToOneKey()

@@ -218,7 +218,11 @@ void TestReport::peakPendingWritesMatchTrace()
         QCOMPARE(qint64(room.peakPendingWrites), expected);
         QCOMPARE(report.values.at(QStringLiteral("rooms.%1.peakPendingWrites").arg(room.name)),
             double(expected));
-        QCOMPARE(qint64(m_run->world->room(room.name)->peakPendingWrites()), expected);
+        // A room that hibernated has dropped its in-memory counter; the trace keeps the peak.
+        if (const KvRoom *kvRoom = m_run->world->room(room.name))
+            QCOMPARE(qint64(kvRoom->peakPendingWrites()), expected);
+        else
+            QCOMPARE(m_run->world->roomObject(room.name)->state(), ObjectState::Hibernated);
         overall = std::max(overall, expected);
     }
     QCOMPARE(report.values.at(QStringLiteral("writes.peakPending")), double(overall));
@@ -313,8 +317,8 @@ void TestReport::costUsesRunUsage()
     double activeSeconds = 0;
     double roomRequests = 0;
     for (const DurableObject *object : m_run->world->rooms().objects()) {
-        activeSeconds += double(object->activeTime) / 1e6;
-        roomRequests += double(object->requestsHandled);
+        activeSeconds += double(object->activeTime()) / 1e6;
+        roomRequests += double(object->requestsHandled());
     }
     // Every request in kv-room names a room, so each one, WebSocket upgrades included, is a
     // Durable Object request.
