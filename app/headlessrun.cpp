@@ -95,12 +95,13 @@ int runHeadless(const QStringList &arguments)
         QStringLiteral("FILE.json"));
     const QCommandLineOption saveSessionOption(
         QStringLiteral("save-session"),
-        QStringLiteral("After the run, save the KV store to an SQLite session file."),
+        QStringLiteral("After the run, save the KV store and the Durable Objects (their confirmed "
+                       "storage and alarms) to an SQLite session file."),
         QStringLiteral("FILE.sqlite"));
     const QCommandLineOption loadSessionOption(
         QStringLiteral("load-session"),
-        QStringLiteral("Start the KV namespace with the entries of a session file that "
-                       "--save-session wrote. The file is only read."),
+        QStringLiteral("Start the run with the KV entries and the Durable Objects of a session "
+                       "file that --save-session wrote. The file is only read."),
         QStringLiteral("FILE.sqlite"));
     parser.addOptions({ seedOption, durationOption, reportOption, traceOption, loadSessionOption,
                         kvImportOption, kvExportOption, saveSessionOption });
@@ -166,7 +167,7 @@ int runHeadless(const QStringList &arguments)
     }
     world.value()->runToEnd();
     if (parser.isSet(saveSessionOption)) {
-        if (Status saved = world.value()->kv().saveStore(parser.value(saveSessionOption)); !saved)
+        if (Status saved = world.value()->saveSession(parser.value(saveSessionOption)); !saved)
             return fail(saved.error().message);
     }
     if (parser.isSet(kvExportOption)) {

@@ -65,6 +65,12 @@ QString keyCountText(qint64 count)
                       : QObject::tr("%1 KV keys").arg(QLocale().toString(count));
 }
 
+QString objectCountText(qint64 count)
+{
+    return count == 1 ? QObject::tr("1 Durable Object")
+                      : QObject::tr("%1 Durable Objects").arg(QLocale().toString(count));
+}
+
 QString runStateText(SimulationController::RunState state)
 {
     switch (state) {
@@ -211,12 +217,14 @@ void MainWindow::createMenus()
     QAction *saveSession
         = file->addAction(tr("&Save Session…"), this, &MainWindow::chooseSessionToSave);
     saveSession->setShortcut(QKeySequence::Save);
-    saveSession->setStatusTip(tr("Save the KV store of this run to an SQLite session file."));
+    saveSession->setStatusTip(
+        tr("Save the KV store and the Durable Objects of this run to an SQLite session file."));
     QAction *openSession
         = file->addAction(tr("Open S&ession…"), this, &MainWindow::chooseSessionToOpen);
     openSession->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
     openSession->setStatusTip(
-        tr("Restart this scenario with the KV store of a saved session file."));
+        tr("Restart this scenario with the KV store and the Durable Objects of a saved session "
+           "file."));
     file->addSeparator();
     QAction *importBulk
         = file->addAction(tr("&Import KV Bulk JSON…"), this, &MainWindow::chooseKvBulkJsonToImport);
@@ -351,15 +359,16 @@ bool MainWindow::saveSession(const QString &path)
         m_banner->showError(tr("There is no run to save. Open a scenario first."));
         return false;
     }
-    const Status saved = world->kv().saveStore(path);
+    const Status saved = world->saveSession(path);
     if (!saved) {
         m_banner->showError(tr("Could not save the session.\n%1").arg(saved.error().message));
         return false;
     }
     m_banner->hide();
-    statusBar()->showMessage(
-        tr("Saved %1 to %2")
-            .arg(keyCountText(world->kv().keyCount()), QDir::toNativeSeparators(path)),
+    statusBar()->showMessage(tr("Saved %1 and %2 to %3")
+                                 .arg(keyCountText(world->kv().keyCount()),
+                                     objectCountText(qint64(world->rooms().objects().size())),
+                                     QDir::toNativeSeparators(path)),
         kStatusMessageMs);
     return true;
 }
@@ -388,9 +397,11 @@ bool MainWindow::openSession(const QString &path)
         return false;
     }
     m_banner->hide();
-    statusBar()->showMessage(tr("Opened %1 with the %2 of %3. Press Space to run.")
+    const World *world = m_controller->world();
+    statusBar()->showMessage(tr("Opened %1 with the %2 and %3 of %4. Press Space to run.")
                                  .arg(scenarioDisplayName(m_controller->scenarioPath()),
-                                     keyCountText(m_controller->world()->kv().keyCount()),
+                                     keyCountText(world->kv().keyCount()),
+                                     objectCountText(world->restoredObjectCount()),
                                      QDir::toNativeSeparators(path)),
         kStatusMessageMs);
     return true;

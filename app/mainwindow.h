@@ -45,9 +45,11 @@ public:
     // The File menu's KV file actions, given the file or folder that the menu would ask for.
     // Each returns false and shows the error in the banner when it fails.
 
-    /// Saves the KV central store of the current run to an SQLite session file.
+    /// Saves the KV central store and the Durable Objects of the current run to an SQLite
+    /// session file (World::saveSession).
     bool saveSession(const QString &path);
-    /// Restarts the current scenario with the KV store of a session file.
+    /// Restarts the current scenario with the KV store and the Durable Objects of a session
+    /// file.
     bool openSession(const QString &path);
     /// Imports a `wrangler kv bulk put` JSON file into the current run's KV namespace: every
     /// entry, or none when one is invalid.

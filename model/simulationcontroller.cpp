@@ -51,8 +51,8 @@ Status SimulationController::load(
     }
     Result<std::unique_ptr<World>> world = World::create(*scenario, seed, kvStoreFile);
     if (!world) {
-        qCWarning(lcController) << "cannot build a run of" << path << "with KV store" << kvStoreFile
-                                << ":" << world.error().message;
+        qCWarning(lcController) << "cannot build a run of" << path << "with session file"
+                                << kvStoreFile << ":" << world.error().message;
         return world.error();
     }
     m_scenarioPath = path;
@@ -166,6 +166,14 @@ void SimulationController::sendRequest(const QString &actor, LocationId from, Ht
     if (!m_world)
         return;
     m_world->sendRequest(actor, from, std::move(request), std::move(done));
+    Q_EMIT advanced();
+    updateRunState();
+}
+
+void SimulationController::notifyWorldEdited()
+{
+    if (!m_world)
+        return;
     Q_EMIT advanced();
     updateRunState();
 }

@@ -44,21 +44,21 @@ public:
     ~SimulationController() override;
 
     /// Loads a scenario file (a ":/" resource path works too) and starts a new run, paused.
-    /// A non-empty `kvStoreFile` is a session file (KvNamespace::saveStore()) that the KV
-    /// namespace starts from; the file is only read. On failure the current run stays, and the
-    /// error names the file, line, column and field.
+    /// A non-empty `kvStoreFile` is a session file (World::saveSession()) whose KV entries and
+    /// Durable Objects the run starts with; the file is only read. On failure the current run
+    /// stays, and the error names the file, line, column and field.
     Status load(const QString &path, std::optional<quint64> seed = std::nullopt,
         const QString &kvStoreFile = {});
     /// Loads the current scenario file again, restarting the run with the same seed override
     /// and the same session file.
     Status reload();
-    /// Restarts the current scenario with its seed override, the KV namespace starting from the
-    /// session file `kvStoreFile`.
+    /// Restarts the current scenario with its seed override, starting from the KV entries and
+    /// Durable Objects of the session file `kvStoreFile`.
     Status openSession(const QString &kvStoreFile);
 
     World *world() const { return m_world.get(); }
     const QString &scenarioPath() const { return m_scenarioPath; }
-    /// The session file the current run's KV namespace started from; empty for none.
+    /// The session file the current run started from; empty for none.
     const QString &kvStoreFile() const { return m_kvStoreFile; }
     RunState runState() const;
     bool isRunning() const { return m_running; }
@@ -82,6 +82,9 @@ public:
     /// views show request.start even while paused.
     void sendRequest(const QString &actor, LocationId from, HttpRequest request,
         std::function<void(const HttpResponse &)> done);
+    /// Emits advanced() after a change made to the world outside its event queue, such as a
+    /// room inspector action, so that every view shows it while the run is paused.
+    void notifyWorldEdited();
 
 public Q_SLOTS:
     /// Starts the frame timer; returns false when there is no run or nothing left to run.

@@ -172,9 +172,34 @@ bool DurableObject::inputGateOpen() const
 
 int DurableObject::openSocketCount() const
 {
-    return int(std::count_if(m_sockets.begin(), m_sockets.end(), [](const auto &socket) {
-        return socket->state == ServerWebSocket::State::Open;
-    }));
+    return m_openSockets;
+}
+
+void DurableObject::addSocket(const std::shared_ptr<ServerWebSocket> &socket)
+{
+    m_sockets.push_back(socket);
+    ++m_openSockets;
+    if (socket->hibernatable)
+        ++m_hibernatableSockets;
+    else
+        ++m_standardSockets;
+}
+
+void DurableObject::setSocketState(ServerWebSocket &socket, ServerWebSocket::State state)
+{
+    // The counters make accepting a socket and checking idleness independent of the number of
+    // sockets, which matters for rooms with tens of thousands of them.
+    const ServerWebSocket::State previous = std::exchange(socket.state, state);
+    if (previous == state || !socket.accepted)
+        return;
+    if (previous == ServerWebSocket::State::Open)
+        --m_openSockets;
+    if (state == ServerWebSocket::State::Closed) {
+        if (socket.hibernatable)
+            --m_hibernatableSockets;
+        else
+            --m_standardSockets;
+    }
 }
 
 SimDuration DurableObject::activeTime() const
@@ -213,7 +238,16 @@ void DurableObject::setState(ObjectState state, const QString &reason)
         m_activeTime += now - m_activeSince;
     if (!billed(m_state) && billed(state))
         m_activeSince = now;
-    m_state = state;
+    const ObjectState previous = std::exchange(m_state, state);
+    // Moving between active and idle happens around every event; the history and the trace
+    // keep the steps that change what is in memory: construction, hibernation, eviction, reset.
+    const auto inMemory = [](ObjectState s) {
+        return s == ObjectState::Active || s == ObjectState::IdleHibernatable
+                || s == ObjectState::IdleNonHibernatable;
+    };
+    if (inMemory(previous) && inMemory(state) && reason != QLatin1String("constructor")
+        && reason != QLatin1String("constructor again"))
+        return;
     m_history.push_back({ now, state, reason });
     record(TraceKind::ObjectState, objectStateName(state), qint64(m_instanceNumber), 0,
            reason.toUtf8());
@@ -238,12 +272,7 @@ void DurableObject::touchAndRecheck()
 
 bool DurableObject::isHibernatable() const
 {
-    if (m_pendingTimers > 0 || m_pendingIo > 0)
-        return false;
-    return std::none_of(m_sockets.begin(), m_sockets.end(), [](const auto &socket) {
-        return socket->accepted && !socket->hibernatable
-                && socket->state != ServerWebSocket::State::Closed;
-    });
+    return m_pendingTimers == 0 && m_pendingIo == 0 && m_standardSockets == 0;
 }
 
 void DurableObject::scheduleIdleCheck()
@@ -262,10 +291,7 @@ void DurableObject::scheduleIdleCheck()
                                                   : m_pendingIo > 0 ? QStringLiteral("I/O pending")
                                                                     : QStringLiteral("standard WebSocket open"));
     // A standard WebSocket pins the object in memory for as long as it is connected.
-    const bool pinned = std::any_of(m_sockets.begin(), m_sockets.end(), [](const auto &socket) {
-        return socket->accepted && !socket->hibernatable
-                && socket->state != ServerWebSocket::State::Closed;
-    });
+    const bool pinned = m_standardSockets > 0;
     if (pinned || m_pendingIo > 0)
         return;
     const SimDuration delay = config.evictAfterMin
@@ -490,6 +516,11 @@ void DurableObject::pump()
         if (event->connection) {
             if (event->connection->instance != instance->number) {
                 event->connection->instance = instance->number;
+                // Every Worker request brings a new stub, so drop the connections of stubs that
+                // are gone. A reset has nothing to break in them, and the list would otherwise
+                // grow with each request.
+                std::erase_if(instance->connections,
+                              [](const auto &weak) { return weak.expired(); });
                 instance->connections.push_back(event->connection);
             }
         }
@@ -718,6 +749,7 @@ void DurableObject::confirmBatch(quint64 batch, bool ok)
         return;
     }
     m_confirmedBatch = std::max(m_confirmedBatch, batch);
+    pruneSnapshots();
     std::vector<std::coroutine_handle<>> ready;
     std::erase_if(m_confirmWaiters, [&](const auto &waiter) {
         if (waiter.first > m_confirmedBatch)
@@ -781,6 +813,7 @@ void DurableObject::alarmDue(quint64 generation)
     auto event = std::make_shared<Event>();
     event->kind = EventKind::Alarm;
     m_alarmRunning = true;
+    m_runningAlarmMs = m_alarmMs;
     enqueue(std::move(event));
 }
 
@@ -791,6 +824,84 @@ bool DurableObject::fireAlarmNow()
     m_alarmMs = epochMilliseconds(simulation().now());
     scheduleAlarm();
     return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Saved sessions
+
+bool DurableObject::isStorageConfirmed() const
+{
+    return m_openBatch == 0 && !m_storage->hasOpenBatch() && m_confirmedBatch >= m_lastBatch;
+}
+
+std::optional<qint64> DurableObject::durableAlarm() const
+{
+    if (m_alarmRunning && !m_alarmChangedDuringRun)
+        return m_runningAlarmMs;
+    return m_alarmMs;
+}
+
+void DurableObject::snapshotBeforeWrite()
+{
+    // The snapshot taken before the open batch's first write covers its later writes too.
+    if (m_openBatch != 0 || m_storage->hasOpenBatch())
+        return;
+    if (!m_snapshots.empty() && m_snapshots.back().batch == m_lastBatch) {
+        // Nothing was written since that snapshot, but the runtime may have moved the alarm.
+        m_snapshots.back().snapshot.alarmMs = durableAlarm();
+        return;
+    }
+    pruneSnapshots();
+    m_snapshots.push_back({ m_lastBatch, { m_storage->serialize(), durableAlarm() } });
+}
+
+void DurableObject::pruneSnapshots()
+{
+    if (isStorageConfirmed()) {
+        m_snapshots.clear();
+        return;
+    }
+    // confirmedSnapshot() takes the newest snapshot at or before the confirmed batch.
+    const auto newestConfirmed = std::find_if(m_snapshots.rbegin(), m_snapshots.rend(),
+                                              [this](const BatchSnapshot &taken) {
+                                                  return taken.batch <= m_confirmedBatch;
+                                              });
+    if (newestConfirmed != m_snapshots.rend())
+        m_snapshots.erase(m_snapshots.begin(), std::prev(newestConfirmed.base()));
+}
+
+DurableObjectSnapshot DurableObject::confirmedSnapshot() const
+{
+    if (isStorageConfirmed())
+        return { m_storage->serialize(), durableAlarm() };
+    for (auto taken = m_snapshots.rbegin(); taken != m_snapshots.rend(); ++taken) {
+        if (taken->batch <= m_confirmedBatch)
+            return taken->snapshot;
+    }
+    // NOTE: only writes that bypassed StorageApi (straight to storage()) get here, and then the
+    // snapshot contains whatever they wrote, confirmed or not.
+    return { m_storage->serialize(), durableAlarm() };
+}
+
+Status DurableObject::restore(std::unique_ptr<DurableObjectStorage> storage,
+                              std::optional<qint64> alarmMs)
+{
+    if (m_constructorRuns > 0 || m_lastBatch > 0 || m_alarmMs) {
+        return Error::error(QStringLiteral("Cannot restore Durable Object %1: it has run or has "
+                                           "been written to. Restore objects before any event "
+                                           "reaches them.")
+                                    .arg(m_id.toString()));
+    }
+    if (storage->backend() != m_namespace.objectClass().backend) {
+        return Error::error(QStringLiteral("Cannot restore Durable Object %1: its storage has "
+                                           "another backend than class %2.")
+                                    .arg(m_id.toString(), m_namespace.className()));
+    }
+    m_storage = std::move(storage);
+    m_snapshots.clear();
+    m_alarmMs = alarmMs;
+    scheduleAlarm();
+    return Done {};
 }
 
 Task<void> DurableObject::runAlarm(std::shared_ptr<Instance> instance, std::shared_ptr<Event>)
@@ -859,11 +970,12 @@ void DurableObject::closeSocket(const std::shared_ptr<ServerWebSocket> &socket, 
 {
     if (socket->state == ServerWebSocket::State::Closed)
         return;
-    socket->state = ServerWebSocket::State::Closed;
+    setSocketState(*socket, ServerWebSocket::State::Closed);
     socket->closeCode = code;
     socket->closeReason = reason;
     socket->attachment.reset();
-    std::erase(m_sockets, socket);
+    if (!m_closingAll)
+        std::erase(m_sockets, socket);
     record(TraceKind::WsServerClose, socket->client->name(), qint64(socket->connection), code,
            reason.toUtf8(), clean ? 1 : 0);
     WebSocketClient *client = socket->client;
@@ -873,9 +985,12 @@ void DurableObject::closeSocket(const std::shared_ptr<ServerWebSocket> &socket, 
 
 void DurableObject::closeAllSockets(int code, const QString &reason)
 {
-    const auto sockets = m_sockets;
-    for (const auto &socket : sockets)
+    // Erasing each socket from the list as it closes would make closing N sockets O(N²).
+    m_closingAll = true;
+    for (const auto &socket : m_sockets)
         closeSocket(socket, code, reason, false);
+    m_closingAll = false;
+    m_sockets.clear();
 }
 
 void DurableObject::receiveMessage(const std::shared_ptr<ServerWebSocket> &socket,
@@ -907,7 +1022,15 @@ void DurableObject::receiveMessage(const std::shared_ptr<ServerWebSocket> &socke
         && message.data == m_autoResponse->first.toUtf8()
         && socket->state == ServerWebSocket::State::Open) {
         socket->autoResponseAtMs = epochMilliseconds(simulation().now());
-        sendToClient(socket, m_autoResponse->second.toUtf8(), false);
+        // The reply keeps the socket's send order, so it waits behind earlier messages on this
+        // socket that the output gate still holds.
+        const QByteArray reply = m_autoResponse->second.toUtf8();
+        const auto onSocket = [&](const HeldSend &held) { return held.socket == socket; };
+        const auto lastHeld = std::find_if(m_heldSends.rbegin(), m_heldSends.rend(), onSocket);
+        if (lastHeld != m_heldSends.rend())
+            m_heldSends.push_back({ lastHeld->batch, socket, reply, false });
+        else
+            sendToClient(socket, reply, false);
         record(TraceKind::WsAutoResponse, socket->client->name(), qint64(socket->connection));
         return;
     }
@@ -940,7 +1063,7 @@ void DurableObject::receiveClose(const std::shared_ptr<ServerWebSocket> &socket,
     } else {
         // Before web_socket_auto_reply_to_close the socket waits, CLOSING, for the handler to
         // call close(); a client that gets no answer gives up with 1006.
-        socket->state = ServerWebSocket::State::Closing;
+        setSocketState(*socket, ServerWebSocket::State::Closing);
         socket->closeCode = code;
         socket->closeReason = reason;
         const std::weak_ptr<ServerWebSocket> weak = socket;
@@ -965,7 +1088,7 @@ void DurableObject::receiveDisconnect(const std::shared_ptr<ServerWebSocket> &so
     if (socket->state == ServerWebSocket::State::Closed)
         return;
     const bool accepted = socket->accepted;
-    socket->state = ServerWebSocket::State::Closed;
+    setSocketState(*socket, ServerWebSocket::State::Closed);
     socket->closeCode = 1006;
     socket->attachment.reset();
     std::erase(m_sockets, socket);
@@ -1015,6 +1138,7 @@ Pending<Done> StorageApi::put(const QString &key, const std::optional<QByteArray
                               StorageOptions options)
 {
     ROOMSCOPE_STORAGE_GUARD(Done)
+    m_object.snapshotBeforeWrite();
     const Status status = m_object.m_storage->put(key, value);
     if (!status)
         return rejected<Done>(status.error());
@@ -1025,6 +1149,7 @@ Pending<Done> StorageApi::put(const QString &key, const std::optional<QByteArray
 Pending<Done> StorageApi::put(const StorageEntries &entries, StorageOptions options)
 {
     ROOMSCOPE_STORAGE_GUARD(Done)
+    m_object.snapshotBeforeWrite();
     const Status status = m_object.m_storage->put(entries);
     if (!status)
         return rejected<Done>(status.error());
@@ -1035,6 +1160,7 @@ Pending<Done> StorageApi::put(const StorageEntries &entries, StorageOptions opti
 Pending<bool> StorageApi::remove(const QString &key, StorageOptions options)
 {
     ROOMSCOPE_STORAGE_GUARD(bool)
+    m_object.snapshotBeforeWrite();
     Result<bool> removed = m_object.m_storage->remove(key);
     if (removed)
         m_object.noteWrite(!options.allowUnconfirmed);
@@ -1045,6 +1171,7 @@ Pending<bool> StorageApi::remove(const QString &key, StorageOptions options)
 Pending<qint64> StorageApi::remove(const QStringList &keys, StorageOptions options)
 {
     ROOMSCOPE_STORAGE_GUARD(qint64)
+    m_object.snapshotBeforeWrite();
     Result<qint64> removed = m_object.m_storage->remove(keys);
     if (removed)
         m_object.noteWrite(!options.allowUnconfirmed);
@@ -1063,6 +1190,7 @@ Pending<StorageEntries> StorageApi::list(const StorageListOptions &listOptions,
 Pending<Done> StorageApi::deleteAll(StorageOptions options)
 {
     ROOMSCOPE_STORAGE_GUARD(Done)
+    m_object.snapshotBeforeWrite();
     const Status status = m_object.m_storage->deleteAll();
     if (!status)
         return rejected<Done>(status.error());
@@ -1098,6 +1226,7 @@ Task<Result<QJsonValue>> StorageApi::transaction(
 {
     if (const std::optional<Error> blocked = m_object.storageBlocked(m_instance))
         co_return *blocked;
+    m_object.snapshotBeforeWrite();
     if (const Status begun = m_object.m_storage->beginTransaction(); !begun)
         co_return begun.error();
     StorageTransaction txn(*this);
@@ -1126,6 +1255,7 @@ Result<QJsonValue> StorageApi::transactionSync(std::function<Result<QJsonValue>(
         return available.error();
     if (const std::optional<Error> blocked = m_object.storageBlocked(m_instance))
         return *blocked;
+    m_object.snapshotBeforeWrite();
     if (const Status begun = m_object.m_storage->beginTransaction(); !begun)
         return begun.error();
     Result<QJsonValue> result = callback();
@@ -1145,9 +1275,13 @@ Result<SqlCursor> StorageApi::exec(const QString &query, const QVariantList &bin
 {
     if (const std::optional<Error> blocked = m_object.storageBlocked(m_instance))
         return *blocked;
+    m_object.snapshotBeforeWrite();
     Result<SqlCursor> cursor = m_object.m_storage->exec(query, bindings);
-    if (cursor && (cursor->rowsWritten > 0 || m_object.m_storage->hasOpenBatch()))
+    if (cursor && (cursor->rowsWritten > 0 || m_object.m_storage->hasOpenBatch())) {
         m_object.noteWrite(true);
+        // Billing counts the rows the statements wrote, not the call.
+        m_object.m_rowsWritten += quint64(std::max<qint64>(cursor->rowsWritten, 1)) - 1;
+    }
     return cursor;
 }
 
@@ -1167,6 +1301,7 @@ Status StorageApi::kvPut(const QString &key, const std::optional<QByteArray> &va
 {
     if (const Status available = m_object.m_storage->checkSyncKvAvailable(); !available)
         return available;
+    m_object.snapshotBeforeWrite();
     const Status status = m_object.m_storage->put(key, value);
     if (status)
         m_object.noteWrite(true);
@@ -1177,6 +1312,7 @@ Result<bool> StorageApi::kvDelete(const QString &key)
 {
     if (const Status available = m_object.m_storage->checkSyncKvAvailable(); !available)
         return available.error();
+    m_object.snapshotBeforeWrite();
     Result<bool> removed = m_object.m_storage->remove(key);
     if (removed)
         m_object.noteWrite(true);
@@ -1202,7 +1338,10 @@ Pending<Done> StorageApi::setAlarm(qint64 scheduledTimeMs, StorageOptions option
     ROOMSCOPE_STORAGE_GUARD(Done)
     if (const Status valid = m_object.checkSetAlarm(scheduledTimeMs); !valid)
         return rejected<Done>(valid.error());
-    m_object.m_alarmMs = scheduledTimeMs;
+    m_object.snapshotBeforeWrite();
+    // workerd stores a time in the past as Date.now() (src/workerd/api/actor-state.c++,
+    // DurableObjectStorageOperations::setAlarm), so getAlarm() then gives the time of the call.
+    m_object.m_alarmMs = std::max(scheduledTimeMs, epochMilliseconds(m_object.simulation().now()));
     m_object.m_alarmChangedDuringRun = true;
     m_object.m_alarmRetry = 0;
     m_object.noteWrite(!options.allowUnconfirmed);
@@ -1215,6 +1354,7 @@ Pending<Done> StorageApi::deleteAlarm(StorageOptions options)
 {
     ROOMSCOPE_STORAGE_GUARD(Done)
     if (m_object.m_alarmMs || m_object.m_alarmRunning) {
+        m_object.snapshotBeforeWrite();
         m_object.m_alarmMs.reset();
         m_object.m_alarmChangedDuringRun = true;
         m_object.m_alarmRetry = 0;
@@ -1239,36 +1379,36 @@ std::optional<Pending<T>> StorageTransaction::rejectIfRolledBack(QStringView ope
 
 Pending<std::optional<QByteArray>> StorageTransaction::get(const QString &key)
 {
-    if (auto error = rejectIfRolledBack<std::optional<QByteArray>>(u"get"))
+    if (auto error = rejectIfRolledBack<std::optional<QByteArray>>(u"get()"))
         return *error;
     return m_storage.get(key);
 }
 
 Pending<Done> StorageTransaction::put(const QString &key, const std::optional<QByteArray> &value)
 {
-    if (auto error = rejectIfRolledBack<Done>(u"put"))
+    if (auto error = rejectIfRolledBack<Done>(u"put()"))
         return *error;
     return m_storage.put(key, value);
 }
 
 Pending<bool> StorageTransaction::remove(const QString &key)
 {
-    if (auto error = rejectIfRolledBack<bool>(u"delete"))
+    if (auto error = rejectIfRolledBack<bool>(u"delete()"))
         return *error;
     return m_storage.remove(key);
 }
 
 Pending<StorageEntries> StorageTransaction::list(const StorageListOptions &options)
 {
-    if (auto error = rejectIfRolledBack<StorageEntries>(u"list"))
+    if (auto error = rejectIfRolledBack<StorageEntries>(u"list()"))
         return *error;
     return m_storage.list(options);
 }
 
 Pending<Done> StorageTransaction::deleteAll()
 {
-    if (auto error = rejectIfRolledBack<Done>(u"deleteAll"))
-        return *error;
+    // No rolled-back check: workerd rejects deleteAll() on every transaction with `Cannot call
+    // deleteAll() within a transaction`, which the storage returns while the transaction is open.
     return m_storage.deleteAll();
 }
 
@@ -1457,8 +1597,7 @@ Status DurableObjectState::acceptWebSocket(const std::shared_ptr<ServerWebSocket
         return Error::error(doerrors::pairAlreadyUsed());
     if (const Status valid = doerrors::checkTags(tags); !valid)
         return valid;
-    const int hibernatable = int(std::count_if(m_object.m_sockets.begin(), m_object.m_sockets.end(),
-                                               [](const auto &s) { return s->hibernatable; }));
+    const int hibernatable = m_object.m_hibernatableSockets;
     if (hibernatable >= m_object.settings().maxHibernatableSockets)
         return Error::error(doerrors::tooManySockets(m_object.settings().maxHibernatableSockets));
     QStringList unique;
@@ -1470,7 +1609,7 @@ Status DurableObjectState::acceptWebSocket(const std::shared_ptr<ServerWebSocket
     socket->hibernatable = true;
     socket->accepted = true;
     socket->acceptedAt = m_object.simulation().now();
-    m_object.m_sockets.push_back(socket);
+    m_object.addSocket(socket);
     m_object.record(TraceKind::WsAccept, socket->client->name(), qint64(socket->connection),
                     m_object.openSocketCount());
     return Done {};
@@ -1483,7 +1622,7 @@ Status DurableObjectState::accept(const std::shared_ptr<ServerWebSocket> &socket
     socket->accepted = true;
     socket->hibernatable = false;
     socket->acceptedAt = m_object.simulation().now();
-    m_object.m_sockets.push_back(socket);
+    m_object.addSocket(socket);
     m_object.record(TraceKind::WsAccept, socket->client->name(), qint64(socket->connection),
                     m_object.openSocketCount());
     return Done {};
@@ -1536,7 +1675,7 @@ Status DurableObjectState::close(const std::shared_ptr<ServerWebSocket> &socket,
         m_object.closeSocket(socket, socket->closeCode, reason, true);
         return Done {};
     }
-    socket->state = ServerWebSocket::State::Closing;
+    m_object.setSocketState(*socket, ServerWebSocket::State::Closing);
     WebSocketClient *client = socket->client;
     const SimDuration latency = m_object.m_namespace.latency(m_object.location(), client->location());
     DurableObject &object = m_object;

@@ -266,6 +266,13 @@ struct LifecycleChange
     QString reason;
 };
 
+/// The durable state of a Durable Object as a saved session keeps it.
+struct DurableObjectSnapshot
+{
+    QByteArray storage; ///< DurableObjectStorage::serialize(); empty for a database with no pages
+    std::optional<qint64> alarmMs; ///< the pending alarm, epoch milliseconds
+};
+
 /// A stub's connection: the instance it reached and, once that instance was reset, the error
 /// every later call through the stub fails with.
 struct StubConnection
@@ -311,6 +318,8 @@ public:
     quint64 lastBatch() const { return m_lastBatch; }
     /// Makes the next storage commit fail, as a disk or replication fault would.
     void injectStorageFailure() { m_failNextCommit = true; }
+    /// Whether injectStorageFailure() is waiting for the next commit.
+    bool isStorageFailureInjected() const { return m_failNextCommit; }
 
     // Gates and queue.
     int inputLocks() const { return m_inputLocks; }
@@ -367,6 +376,16 @@ public:
     /// Runs the pending alarm now; returns false if none is set.
     bool fireAlarmNow();
 
+    // Saved sessions.
+    /// The storage and alarm as of the last confirmed write. Writes whose batch is not
+    /// confirmed yet are left out. An alarm that is running counts as pending until its handler
+    /// succeeds.
+    DurableObjectSnapshot confirmedSnapshot() const;
+    /// Replaces the storage and alarm of an object that has had no instance and no write, as
+    /// a saved session restores it, and schedules the alarm. An alarm whose time has passed
+    /// fires at once. The storage must have the class's backend.
+    Status restore(std::unique_ptr<DurableObjectStorage> storage, std::optional<qint64> alarmMs);
+
 private:
     friend class StorageApi;
     friend class StorageTransaction;
@@ -408,6 +427,18 @@ private:
     void dropInstance(ObjectState state, const QString &reason);
     void failEvents(const Error &error, quint64 instance);
 
+    // Saved sessions.
+    /// Keeps a snapshot of the state before the first write of a batch, for
+    /// confirmedSnapshot(). StorageApi calls it before every write.
+    void snapshotBeforeWrite();
+    /// Drops the snapshots that confirmedSnapshot() no longer needs.
+    void pruneSnapshots();
+    /// True when every write is committed and confirmed and no batch is collecting writes.
+    bool isStorageConfirmed() const;
+    /// The alarm as a restart would find it: a running alarm stays set until its handler
+    /// succeeds, unless the handler set or deleted the alarm.
+    std::optional<qint64> durableAlarm() const;
+
     // Alarms.
     Status checkSetAlarm(qint64 scheduledTimeMs) const;
     void scheduleAlarm();
@@ -420,6 +451,8 @@ private:
     void closeSocket(const std::shared_ptr<ServerWebSocket> &socket, int code,
                      const QString &reason, bool clean);
     void closeAllSockets(int code, const QString &reason);
+    void addSocket(const std::shared_ptr<ServerWebSocket> &socket);
+    void setSocketState(ServerWebSocket &socket, ServerWebSocket::State state);
     void releaseHeldSends();
 
     void record(TraceKind kind, QString subject, qint64 n0 = 0, qint64 n1 = 0,
@@ -465,7 +498,18 @@ private:
     std::vector<std::pair<quint64, std::coroutine_handle<>>> m_confirmWaiters;
     std::shared_ptr<bool> m_confirmCancelled = std::make_shared<bool>(false);
 
+    /// Snapshots of the state after every batch up to `batch` committed, each taken before the
+    /// first write of the next batch. A confirmation that leaves no write unconfirmed clears
+    /// them.
+    struct BatchSnapshot
+    {
+        quint64 batch;
+        DurableObjectSnapshot snapshot;
+    };
+    std::vector<BatchSnapshot> m_snapshots;
+
     std::optional<qint64> m_alarmMs;
+    std::optional<qint64> m_runningAlarmMs; ///< the scheduled time of the alarm that is running
     quint64 m_alarmGeneration = 0;
     bool m_alarmRunning = false;
     bool m_alarmChangedDuringRun = false;
@@ -473,6 +517,10 @@ private:
     quint64 m_alarmRuns = 0;
 
     std::vector<std::shared_ptr<ServerWebSocket>> m_sockets;
+    int m_openSockets = 0; ///< accepted sockets in state Open
+    int m_hibernatableSockets = 0; ///< accepted with acceptWebSocket() and not closed
+    int m_standardSockets = 0; ///< accepted with accept() and not closed
+    bool m_closingAll = false;
     std::optional<std::pair<QString, QString>> m_autoResponse;
     std::optional<qint64> m_eventTimeoutMs;
     struct HeldSend

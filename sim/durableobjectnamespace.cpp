@@ -151,6 +151,44 @@ std::vector<DurableObject *> DurableObjectNamespace::objects() const
     return all;
 }
 
+Result<DurableObject *> DurableObjectNamespace::restoreObject(const DurableObjectId &id,
+                                                              LocationId location,
+                                                              const DurableObjectSnapshot &snapshot)
+{
+    if (m_objects.contains(id.bytes()))
+        return Error::error(QStringLiteral("Durable Object %1 exists already, so it cannot be "
+                                           "restored.")
+                                    .arg(id.toString()));
+    if (location < 0 || location >= m_locations.count())
+        return Error::error(QStringLiteral("Cannot restore Durable Object %1: location %2 does "
+                                           "not exist.")
+                                    .arg(id.toString())
+                                    .arg(location));
+    StorageLimits limits;
+    limits.enforce = m_settings.enforceStorageLimits;
+    auto storage = DurableObjectStorage::deserialize(m_class.backend, limits, snapshot.storage);
+    if (!storage)
+        return storage.error();
+    // sqlite3_deserialize reads only the schema at first, so check every page now rather than
+    // fail at the object's first read.
+    const Result<SqlCursor> check = storage.value()->inspect(QStringLiteral("PRAGMA quick_check"));
+    if (!check)
+        return Error::error(QStringLiteral("Cannot load the storage image: %1")
+                                    .arg(check.error().message));
+    const QString verdict = check->rows.empty() || check->rows.front().isEmpty()
+            ? QString()
+            : check->rows.front().front().toString();
+    if (verdict != QLatin1String("ok"))
+        return Error::error(QStringLiteral("Cannot load the storage image: %1").arg(verdict));
+
+    auto object = std::make_unique<DurableObject>(*this, id, location);
+    if (Status restored = object->restore(std::move(storage).value(), snapshot.alarmMs); !restored)
+        return restored.error();
+    DurableObject *raw = object.get();
+    m_objects[id.bytes()] = std::move(object);
+    return raw;
+}
+
 SimDuration DurableObjectNamespace::latency(LocationId from, LocationId to)
 {
     return m_locations.sampleLatency(from, to, m_random);

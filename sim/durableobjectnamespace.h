@@ -112,6 +112,12 @@ public:
     DurableObject *find(const DurableObjectId &id) const;
     /// Every object, in ID order.
     std::vector<DurableObject *> objects() const;
+    /// Creates an object from a saved session: not constructed until an event reaches it, in
+    /// `location`, with the snapshot's storage (opened with this class's backend and limits)
+    /// and alarm. Fails when the object exists already or when the storage image is not a
+    /// valid SQLite database.
+    Result<DurableObject *> restoreObject(const DurableObjectId &id, LocationId location,
+                                          const DurableObjectSnapshot &snapshot);
 
     /// The sampled one-way latency between two locations.
     SimDuration latency(LocationId from, LocationId to);

@@ -242,9 +242,9 @@ public:
     /// Writes all entries in one transaction, or none when one fails. Defined in
     /// kvnamespaceimport.cpp.
     Status importEntries(const std::vector<KvEntry> &entries);
-    /// Saves a copy of the central store to an SQLite file (a session file). Defined in
-    /// kvnamespaceimport.cpp.
-    Status saveStore(const QString &path) const;
+    /// Saves a copy of the central store to an SQLite file (a session file), with the tables
+    /// that `writeTables` adds (KvStore::saveTo). Defined in kvnamespaceimport.cpp.
+    Status saveStore(const QString &path, const KvStore::TableWriter &writeTables = {}) const;
     /// Replaces the central store with a saved session file and continues the version counter
     /// from its highest version. Location caches are left as they are. Defined in
     /// kvnamespaceimport.cpp.

@@ -32,9 +32,9 @@ Status KvNamespace::importEntries(const std::vector<KvEntry> &entries)
     return Done {};
 }
 
-Status KvNamespace::saveStore(const QString &path) const
+Status KvNamespace::saveStore(const QString &path, const KvStore::TableWriter &writeTables) const
 {
-    return m_store->saveTo(path);
+    return m_store->saveTo(path, writeTables);
 }
 
 Status KvNamespace::loadStore(const QString &path)

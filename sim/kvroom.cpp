@@ -112,7 +112,10 @@ Task<void> KvRoom::drainWriteQueue()
             SimTime wakeAt = nextWriteAllowedAt(m_queue.front().key);
             for (const PendingWrite &pending : m_queue)
                 wakeAt = std::min(wakeAt, nextWriteAllowedAt(pending.key));
-            if (!co_await m_ctx.sleep(wakeAt - m_simulation.now()))
+            // Awaited in a statement of its own, because GCC 12.2 miscompiles a co_await in a
+            // while condition and the same form in an if condition is untested.
+            const bool stillRunning = co_await m_ctx.sleep(wakeAt - m_simulation.now());
+            if (!stillRunning)
                 co_return;
             continue;
         }

@@ -1,6 +1,7 @@
 #include "kvstore.h"
 
 #include <QFileInfo>
+#include <QStringList>
 #include <QLoggingCategory>
 
 #include <sqlite3.h>
@@ -159,6 +160,35 @@ Status createSchema(sqlite3 *db, const QString &path)
     if (Status created = execute(db, sql.constData()); !created) {
         return Error::error(QStringLiteral("Cannot create the KV table in %1: %2")
                                 .arg(path, created.error().message));
+    }
+    return Done {};
+}
+
+// Drops the tables that other parts of a session file added beside kv_entries, so that the
+// store in memory contains the KV entries only.
+Status dropOtherTables(sqlite3 *db, const QString &path)
+{
+    sqlite3_stmt *statement = nullptr;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT name FROM sqlite_master WHERE type = 'table' "
+                           "AND name <> 'kv_entries' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+                           -1, &statement, nullptr)
+        != SQLITE_OK) {
+        sqlite3_finalize(statement);
+        return Error::error(QStringLiteral("Cannot load the KV store %1: %2")
+                                .arg(path, QString::fromUtf8(sqlite3_errmsg(db))));
+    }
+    QStringList drops;
+    while (sqlite3_step(statement) == SQLITE_ROW) {
+        QString name = QString::fromUtf8(
+            reinterpret_cast<const char *>(sqlite3_column_text(statement, 0)));
+        name.replace(QLatin1Char('"'), QStringLiteral("\"\""));
+        drops << QStringLiteral("DROP TABLE \"%1\";").arg(name);
+    }
+    sqlite3_finalize(statement);
+    if (Status dropped = execute(db, drops.join(QLatin1Char(' ')).toUtf8().constData()); !dropped) {
+        return Error::error(QStringLiteral("Cannot load the KV store %1: %2")
+                                .arg(path, dropped.error().message));
     }
     return Done {};
 }
@@ -322,7 +352,7 @@ qint64 KvStore::maxVersion() const
     return sqlite3_step(m_maxVersion) == SQLITE_ROW ? sqlite3_column_int64(m_maxVersion, 0) : 0;
 }
 
-Status KvStore::saveTo(const QString &path) const
+Status KvStore::saveTo(const QString &path, const TableWriter &writeTables) const
 {
     sqlite3 *file = nullptr;
     const QByteArray name = path.toUtf8();
@@ -340,7 +370,25 @@ Status KvStore::saveTo(const QString &path) const
                                            "not a Roomscope KV store. Choose another file name.")
                                 .arg(path));
     }
-    Status copied = copyDatabase(m_db, file, QStringLiteral("save the KV store to"), path);
+    sqlite3 *source = m_db;
+    sqlite3 *copy = nullptr;
+    Status copied = Done {};
+    if (writeTables) {
+        // The other tables go into a copy, so a failure leaves the file as it was.
+        if (sqlite3_open_v2(":memory:", &copy, flags, nullptr) != SQLITE_OK) {
+            copied = Error::error(QStringLiteral("Cannot save the session to %1: %2")
+                                      .arg(path, copy ? QString::fromUtf8(sqlite3_errmsg(copy))
+                                                      : QStringLiteral("out of memory")));
+        }
+        if (copied)
+            copied = copyDatabase(m_db, copy, QStringLiteral("save the KV store to"), path);
+        if (copied)
+            copied = writeTables(copy);
+        source = copy;
+    }
+    if (copied)
+        copied = copyDatabase(source, file, QStringLiteral("save the KV store to"), path);
+    sqlite3_close(copy);
     sqlite3_close(file);
     if (!copied)
         qCWarning(lcKvStore) << "save failed:" << copied.error().message;
@@ -365,6 +413,8 @@ Status KvStore::restoreFrom(const QString &path)
     if (restored)
         restored = copyDatabase(file, m_db, QStringLiteral("load the KV store"), path);
     sqlite3_close(file);
+    if (restored)
+        restored = dropOtherTables(m_db, path);
     if (!restored)
         return restored;
     // A store written before user_version was set is marked with the current version.

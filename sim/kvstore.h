@@ -5,6 +5,7 @@
 #include <QByteArray>
 #include <QString>
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -28,15 +29,20 @@ struct KvEntry
 /// The linearizable central store of a KV namespace: one SQLite table whose BLOB keys sort by
 /// memcmp, which is the UTF-8 byte order that KV's list uses.
 ///
-/// A store file (a saved session) is an SQLite database with one table, `kv_entries`, and
-/// `PRAGMA user_version` set to kSchemaVersion.
+/// A store file (a saved session) is an SQLite database with the table `kv_entries`, and
+/// `PRAGMA user_version` set to kSchemaVersion. Other parts of a session add their own tables
+/// beside it when the store is saved (see saveTo()).
 class KvStore
 {
 public:
     /// The schema version this build writes and the newest it reads. Version 1 is the table
     /// `kv_entries (key BLOB PRIMARY KEY, value BLOB, metadata BLOB, expiration INTEGER epoch
-    /// seconds, version INTEGER)`.
-    static constexpr int kSchemaVersion = 1;
+    /// seconds, version INTEGER)`. Version 2 adds the table `durable_objects` of a session's
+    /// Durable Objects (sessionfile.h); a version 2 file without it has no objects.
+    static constexpr int kSchemaVersion = 2;
+
+    /// Writes more tables into the copy of the store that saveTo() writes to a file.
+    using TableWriter = std::function<Status(sqlite3 *db)>;
 
     /// Opens or creates a store; ":memory:" keeps it in memory. An existing file must be a
     /// store of schema version kSchemaVersion or older.
@@ -61,9 +67,12 @@ public:
     qint64 maxVersion() const;
 
     /// Copies the whole store to the file at `path` with SQLite's backup API, replacing the
-    /// file's contents.
-    Status saveTo(const QString &path) const;
+    /// file's contents. A `writeTables` callback adds its tables to an in-memory copy of the
+    /// store first, so the file gets the store and those tables in one step, or keeps its old
+    /// contents when either fails.
+    Status saveTo(const QString &path, const TableWriter &writeTables = {}) const;
     /// Replaces the whole store with the contents of a store file, which it opens read-only.
+    /// Tables of the file other than `kv_entries` are not kept.
     Status restoreFrom(const QString &path);
 
 private:

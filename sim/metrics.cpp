@@ -54,11 +54,30 @@ void Metrics::observe(const TraceEvent &event)
     case TraceKind::WsConnect:
     case TraceKind::WsClose:
     case TraceKind::ObjectState:
+        if (event.subject == QLatin1String("hibernated"))
+            ++hibernations;
+        else if (event.subject == QLatin1String("inactive") && event.value.startsWith("evicted"))
+            ++evictions;
+        break;
     case TraceKind::ObjectReset:
+        ++objectResets;
+        break;
     case TraceKind::ObjectOverloaded:
+        ++overloadRejections;
+        break;
     case TraceKind::StorageCommit:
+        if (event.subject == QLatin1String("failed"))
+            ++storageCommitFailures;
+        else
+            ++storageCommits;
+        break;
     case TraceKind::AlarmSet:
+        if (event.subject == QLatin1String("retry"))
+            ++alarmRetries;
+        break;
     case TraceKind::AlarmRun:
+        ++alarmRuns;
+        break;
     case TraceKind::WsMessage:
     case TraceKind::WsAutoResponse:
     case TraceKind::WsServerClose:

@@ -24,7 +24,15 @@ public:
     quint64 kvWrites = 0; ///< accepted writes
     quint64 kvWritesRateLimited = 0; ///< writes rejected with 429
     quint64 kvDeletes = 0;
-    quint64 objectsCreated = 0;
+    quint64 objectsCreated = 0; ///< constructor runs, a run after hibernation included
+    quint64 hibernations = 0;
+    quint64 evictions = 0;
+    quint64 objectResets = 0;
+    quint64 overloadRejections = 0;
+    quint64 alarmRuns = 0;
+    quint64 alarmRetries = 0; ///< failed runs rescheduled with backoff
+    quint64 storageCommits = 0;
+    quint64 storageCommitFailures = 0;
     quint64 webSocketsAccepted = 0;
     quint64 broadcasts = 0;
     quint64 messagesSent = 0; ///< the sum over broadcasts of the sockets each was sent to

@@ -64,7 +64,11 @@ QStringList reportMetricNames()
         QStringLiteral("ws.messagesDelivered"), QStringLiteral("ws.undelivered"),
         QStringLiteral("latency.p50Ms"),        QStringLiteral("latency.p99Ms"),
         QStringLiteral("writes.peakPending"),   QStringLiteral("cost.runUsd"),
-        QStringLiteral("cost.monthlyUsd"),
+        QStringLiteral("cost.monthlyUsd"),      QStringLiteral("objects.hibernations"),
+        QStringLiteral("objects.evictions"),    QStringLiteral("objects.resets"),
+        QStringLiteral("objects.overloaded"),   QStringLiteral("alarms.runs"),
+        QStringLiteral("alarms.retries"),       QStringLiteral("storage.commits"),
+        QStringLiteral("storage.commitFailures"),
     };
 }
 
@@ -133,6 +137,14 @@ Report buildReport(const World &world)
                                double(metrics.kvDeletes), doRequests, activeSeconds,
                                report.duration);
 
+    if (!world.sessionFile().isEmpty()) {
+        const int restored = world.restoredObjectCount();
+        report.objectInputs << QStringLiteral("%1 loaded from %2")
+                                       .arg(restored == 1 ? QStringLiteral("1 Durable Object")
+                                                          : QStringLiteral("%1 Durable Objects")
+                                                                    .arg(restored),
+                                            world.sessionFile());
+    }
     report.responsesByStatus = metrics.responsesByStatus;
     report.kvSettings = describeKvSettings(world.kv().settings(), world.locations());
     report.freePlan = world.kv().settings().plan == KvPlan::Free;
@@ -147,6 +159,14 @@ Report buildReport(const World &world)
     v[QStringLiteral("kv.deletes")] = double(metrics.kvDeletes);
     v[QStringLiteral("objects.created")] = double(metrics.objectsCreated);
     v[QStringLiteral("ws.accepted")] = double(metrics.webSocketsAccepted);
+    v[QStringLiteral("objects.hibernations")] = double(metrics.hibernations);
+    v[QStringLiteral("objects.evictions")] = double(metrics.evictions);
+    v[QStringLiteral("objects.resets")] = double(metrics.objectResets);
+    v[QStringLiteral("objects.overloaded")] = double(metrics.overloadRejections);
+    v[QStringLiteral("alarms.runs")] = double(metrics.alarmRuns);
+    v[QStringLiteral("alarms.retries")] = double(metrics.alarmRetries);
+    v[QStringLiteral("storage.commits")] = double(metrics.storageCommits);
+    v[QStringLiteral("storage.commitFailures")] = double(metrics.storageCommitFailures);
     v[QStringLiteral("ws.broadcasts")] = double(metrics.broadcasts);
     v[QStringLiteral("ws.messagesSent")] = double(metrics.messagesSent);
     v[QStringLiteral("ws.messagesDelivered")] = double(metrics.messagesDelivered);
@@ -191,6 +211,8 @@ QString Report::toText() const
         lines << QStringLiteral("  KV             %1").arg(kvSettings);
     for (const QString &input : kvInputs)
         lines << QStringLiteral("  KV input       %1").arg(input);
+    for (const QString &input : objectInputs)
+        lines << QStringLiteral("  DO input       %1").arg(input);
     lines << QString();
     QStringList failures;
     for (const auto &[status, requests] : responsesByStatus) {
@@ -209,6 +231,14 @@ QString Report::toText() const
     lines << QStringLiteral("Broadcasts       %1, %2 messages sent, %3 delivered")
                  .arg(count("ws.broadcasts"), count("ws.messagesSent"), count("ws.messagesDelivered"));
     lines << QStringLiteral("WebSockets       %1 accepted").arg(count("ws.accepted"));
+    lines << QStringLiteral("Objects          %1 constructor runs, %2 hibernations, %3 evictions, "
+                            "%4 resets, %5 overload rejections")
+                 .arg(count("objects.created"), count("objects.hibernations"),
+                      count("objects.evictions"), count("objects.resets"),
+                      count("objects.overloaded"));
+    lines << QStringLiteral("Storage          %1 commits, %2 failed; alarms %3 runs, %4 retries")
+                 .arg(count("storage.commits"), count("storage.commitFailures"),
+                      count("alarms.runs"), count("alarms.retries"));
     lines << QString();
     lines << QStringLiteral("Rooms");
     for (const Room &room : rooms) {
@@ -288,6 +318,7 @@ QJsonObject Report::toJson() const
         { QStringLiteral("traceDigest"), traceDigest },
         { QStringLiteral("kvSettings"), kvSettings },
         { QStringLiteral("kvInputs"), QJsonArray::fromStringList(kvInputs) },
+        { QStringLiteral("objectInputs"), QJsonArray::fromStringList(objectInputs) },
         { QStringLiteral("metrics"), metrics },
         { QStringLiteral("responsesByStatus"), statuses },
         { QStringLiteral("rooms"), roomArray },

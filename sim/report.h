@@ -88,6 +88,9 @@ struct Report
     /// The sources of the KV entries present before the run, such as "4 entries imported from
     /// bulk.json".
     QStringList kvInputs;
+    /// The sources of the Durable Objects present before the run, such as "2 Durable Objects
+    /// loaded from run.sqlite".
+    QStringList objectInputs;
     /// Command-line options that changed the scenario (such as "--duration 10s"); the failure
     /// line repeats them so that the printed command reproduces the run.
     QStringList overrides;

@@ -404,6 +404,89 @@ void readWorker(Reader &reader, const QJsonObject &root, Scenario &scenario)
                                                    scenario.clientConnectSpread);
 }
 
+void readDurableObjects(Reader &reader, const QJsonObject &root, Scenario &scenario)
+{
+    const P path { QStringLiteral("durableObjects") };
+    if (!root.contains(QStringLiteral("durableObjects")))
+        return;
+    const QJsonObject object = reader.object(root.value(QStringLiteral("durableObjects")), path);
+    reader.checkMembers(object, path,
+                        { QStringLiteral("behaviour"), QStringLiteral("storage"),
+                          QStringLiteral("profile"), QStringLiteral("compatibilityDate"),
+                          QStringLiteral("hibernateAfter"), QStringLiteral("evictAfterMin"),
+                          QStringLiteral("evictAfterMax"), QStringLiteral("shutdownGrace"),
+                          QStringLiteral("blockConcurrencyTimeout"),
+                          QStringLiteral("storageReadLatency"), QStringLiteral("storageCommitLatency"),
+                          QStringLiteral("alarmRetryBase"), QStringLiteral("alarmMaxRetries"),
+                          QStringLiteral("maxQueuedEvents"), QStringLiteral("maxQueuedBytes"),
+                          QStringLiteral("maxQueueWait"), QStringLiteral("maxEventsPerWindow"),
+                          QStringLiteral("maxHibernatableSockets"), QStringLiteral("maxMessageSize"),
+                          QStringLiteral("closeHandshakeTimeout") });
+    DurableObjectSettings &settings = scenario.durableObjects;
+
+    scenario.roomBehaviour = reader.string(object, path, QStringLiteral("behaviour"), scenario.roomBehaviour);
+    if (!reader.failed() && scenario.roomBehaviour != QLatin1String("kv-room")
+        && scenario.roomBehaviour != QLatin1String("lab"))
+        reader.fail(Reader::child(path, QStringLiteral("behaviour")),
+                    QStringLiteral("expected \"kv-room\" or \"lab\", found \"%1\"").arg(scenario.roomBehaviour));
+
+    const QString storage = reader.string(object, path, QStringLiteral("storage"), QStringLiteral("sqlite"));
+    if (!reader.failed() && storage != QLatin1String("sqlite") && storage != QLatin1String("kv"))
+        reader.fail(Reader::child(path, QStringLiteral("storage")),
+                    QStringLiteral("expected \"sqlite\" (new_sqlite_classes) or \"kv\" (new_classes), "
+                                   "found \"%1\"").arg(storage));
+    scenario.sqliteStorage = storage == QLatin1String("sqlite");
+
+    scenario.durableObjectProfile =
+        reader.string(object, path, QStringLiteral("profile"), scenario.durableObjectProfile);
+    if (!reader.failed() && scenario.durableObjectProfile != QLatin1String("production")
+        && scenario.durableObjectProfile != QLatin1String("local"))
+        reader.fail(Reader::child(path, QStringLiteral("profile")),
+                    QStringLiteral("expected \"production\" or \"local\", found \"%1\"")
+                        .arg(scenario.durableObjectProfile));
+    settings.enforceStorageLimits = scenario.durableObjectProfile == QLatin1String("production");
+
+    const QString date = reader.string(object, path, QStringLiteral("compatibilityDate"),
+                                       settings.compatibilityDate.toString(Qt::ISODate));
+    const QDate parsed = QDate::fromString(date, Qt::ISODate);
+    if (!reader.failed() && !parsed.isValid())
+        reader.fail(Reader::child(path, QStringLiteral("compatibilityDate")),
+                    QStringLiteral("expected a date such as \"2026-04-07\", found \"%1\"").arg(date));
+    if (parsed.isValid()) {
+        settings.compatibilityDate = parsed;
+        settings.compatibility = CompatibilityFlags::forDate(parsed);
+    }
+
+    const auto duration = [&](const QString &name, SimDuration &field) {
+        field = reader.duration(object, path, name, field);
+    };
+    duration(QStringLiteral("hibernateAfter"), settings.hibernateAfter);
+    duration(QStringLiteral("evictAfterMin"), settings.evictAfterMin);
+    duration(QStringLiteral("evictAfterMax"), settings.evictAfterMax);
+    duration(QStringLiteral("shutdownGrace"), settings.shutdownGrace);
+    duration(QStringLiteral("blockConcurrencyTimeout"), settings.blockConcurrencyTimeout);
+    duration(QStringLiteral("storageReadLatency"), settings.storageReadLatency);
+    duration(QStringLiteral("storageCommitLatency"), settings.storageCommitLatency);
+    duration(QStringLiteral("alarmRetryBase"), settings.alarmRetryBase);
+    duration(QStringLiteral("maxQueueWait"), settings.maxQueueWait);
+    duration(QStringLiteral("closeHandshakeTimeout"), settings.closeHandshakeTimeout);
+    if (!reader.failed() && settings.evictAfterMax < settings.evictAfterMin)
+        reader.fail(Reader::child(path, QStringLiteral("evictAfterMax")),
+                    QStringLiteral("must be at least evictAfterMin (%1)").arg(formatDuration(settings.evictAfterMin)));
+    settings.alarmMaxRetries = int(reader.integer(object, path, QStringLiteral("alarmMaxRetries"), 0, 100,
+                                                  settings.alarmMaxRetries));
+    settings.maxQueuedEvents = int(reader.integer(object, path, QStringLiteral("maxQueuedEvents"), 0,
+                                                  10'000'000, settings.maxQueuedEvents));
+    settings.maxQueuedBytes = reader.integer(object, path, QStringLiteral("maxQueuedBytes"), 0,
+                                             qint64(1) << 40, settings.maxQueuedBytes);
+    settings.maxEventsPerWindow = int(reader.integer(object, path, QStringLiteral("maxEventsPerWindow"), 0,
+                                                     10'000'000, settings.maxEventsPerWindow));
+    settings.maxHibernatableSockets = int(reader.integer(object, path, QStringLiteral("maxHibernatableSockets"),
+                                                         1, 32768, settings.maxHibernatableSockets));
+    settings.maxMessageSize = reader.integer(object, path, QStringLiteral("maxMessageSize"), 1,
+                                             32 * 1024 * 1024, settings.maxMessageSize);
+}
+
 void readRooms(Reader &reader, const QJsonObject &root, Scenario &scenario)
 {
     const P path { QStringLiteral("rooms") };
@@ -459,7 +542,8 @@ void readWorkloads(Reader &reader, const QJsonObject &root, Scenario &scenario)
                             { QStringLiteral("name"), QStringLiteral("room"), QStringLiteral("from"),
                               QStringLiteral("rate"), QStringLiteral("every"),
                               QStringLiteral("startAfter"), QStringLiteral("mix"),
-                              QStringLiteral("keys") });
+                              QStringLiteral("keys"), QStringLiteral("path"),
+                              QStringLiteral("burst") });
         Scenario::Workload workload;
         workload.name = reader.string(object, itemPath, QStringLiteral("name"),
                                       QStringLiteral("workload-%1").arg(i + 1));
@@ -500,6 +584,21 @@ void readWorkloads(Reader &reader, const QJsonObject &root, Scenario &scenario)
         if (hasEvery)
             workload.every = reader.duration(object, itemPath, QStringLiteral("every"), seconds(1), 1000);
         workload.startAfter = reader.duration(object, itemPath, QStringLiteral("startAfter"), 0);
+
+        workload.burst = int(reader.integer(object, itemPath, QStringLiteral("burst"), 1, 1000, 1));
+        workload.path = reader.string(object, itemPath, QStringLiteral("path"), QString());
+        if (object.contains(QStringLiteral("path"))) {
+            if (!reader.failed() && !workload.path.startsWith(QLatin1Char('/')))
+                reader.fail(Reader::child(itemPath, QStringLiteral("path")),
+                            QStringLiteral("expected a path starting with \"/\", such as "
+                                           "\"/count-storage\", found \"%1\"").arg(workload.path));
+            if (!reader.failed()
+                && (object.contains(QStringLiteral("mix")) || object.contains(QStringLiteral("keys"))))
+                reader.fail(itemPath, QStringLiteral("give either \"path\" or \"mix\" with "
+                                                     "\"keys\", not both"));
+            scenario.workloads.push_back(workload);
+            continue;
+        }
 
         const P mixPath = Reader::child(itemPath, QStringLiteral("mix"));
         if (!object.contains(QStringLiteral("mix"))) {
@@ -603,7 +702,8 @@ Result<Scenario> Scenario::parse(const QByteArray &json, const QString &sourceNa
                           QStringLiteral("description"), QStringLiteral("seed"),
                           QStringLiteral("start"), QStringLiteral("duration"),
                           QStringLiteral("locations"), QStringLiteral("latency"),
-                          QStringLiteral("kv"), QStringLiteral("worker"), QStringLiteral("rooms"),
+                          QStringLiteral("kv"), QStringLiteral("worker"),
+                          QStringLiteral("durableObjects"), QStringLiteral("rooms"),
                           QStringLiteral("workloads"), QStringLiteral("expect") });
 
     Scenario scenario;
@@ -633,6 +733,8 @@ Result<Scenario> Scenario::parse(const QByteArray &json, const QString &sourceNa
         readKv(reader, root, scenario);
     if (!reader.failed())
         readWorker(reader, root, scenario);
+    if (!reader.failed())
+        readDurableObjects(reader, root, scenario);
     if (!reader.failed())
         readRooms(reader, root, scenario);
     if (!reader.failed())

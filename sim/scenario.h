@@ -51,6 +51,11 @@ struct Scenario
         int getWeight = 0;
         int broadcastWeight = 0;
         QStringList keys;
+        /// A fixed route instead of the put/get/broadcast mix: "/count-memory?block". Empty for
+        /// the mix.
+        QString path;
+        /// Requests sent at the same instant at each arrival, to show concurrency.
+        int burst = 1;
     };
     struct Expectation
     {
@@ -77,6 +82,13 @@ struct Scenario
     KvSettings kv;
     QString roomsBinding = QStringLiteral("ROOMS");
     QString roomClassName = QStringLiteral("Room");
+    /// The built-in Durable Object class that runs the rooms: "kv-room" or "lab".
+    QString roomBehaviour = QStringLiteral("kv-room");
+    /// Whether the rooms' class is SQLite-backed (`new_sqlite_classes`) or KV-backed.
+    bool sqliteStorage = true;
+    /// "production" or "local": local development leaves storage limits unchecked and
+    /// ignores location hints and jurisdictions.
+    QString durableObjectProfile = QStringLiteral("production");
     DurableObjectSettings durableObjects;
     SimDuration clientConnectSpread = seconds(2);
     std::vector<Room> rooms;

@@ -1,5 +1,8 @@
 #include "world.h"
 
+#include "labroom.h"
+#include "sessionfile.h"
+
 #include <map>
 
 namespace roomscope {
@@ -105,15 +108,15 @@ World::~World()
 }
 
 Result<std::unique_ptr<World>> World::create(const Scenario &scenario, std::optional<quint64> seed,
-                                             const QString &kvStoreFile)
+                                             const QString &sessionFile)
 {
     std::unique_ptr<World> world(new World(scenario, seed.value_or(scenario.seed)));
-    if (Status built = world->build(kvStoreFile); !built)
+    if (Status built = world->build(sessionFile); !built)
         return built.error();
     return world;
 }
 
-Status World::build(const QString &kvStoreFile)
+Status World::build(const QString &sessionFile)
 {
     for (const Scenario::Location &location : m_scenario.locations)
         m_locations.add(location.name);
@@ -133,21 +136,33 @@ Status World::build(const QString &kvStoreFile)
     if (!kv)
         return kv.error();
     m_kv = std::move(kv).value();
-    if (!kvStoreFile.isEmpty()) {
-        if (Status loaded = m_kv->loadStore(kvStoreFile); !loaded)
+    if (!sessionFile.isEmpty()) {
+        if (Status loaded = m_kv->loadStore(sessionFile); !loaded)
             return loaded.error();
     }
 
     DurableObjectClass roomClass;
     roomClass.name = m_scenario.roomClassName;
-    roomClass.backend = StorageBackend::Sqlite;
-    roomClass.factory = [this](DurableObjectState &ctx) {
-        return std::make_unique<KvRoom>(ctx, m_locations, *m_kv);
-    };
+    roomClass.backend = m_scenario.sqliteStorage ? StorageBackend::Sqlite : StorageBackend::KeyValue;
+    if (m_scenario.roomBehaviour == QLatin1String("lab")) {
+        roomClass.factory = [](DurableObjectState &ctx) { return std::make_unique<LabRoom>(ctx); };
+    } else {
+        roomClass.factory = [this](DurableObjectState &ctx) {
+            return std::make_unique<KvRoom>(ctx, m_locations, *m_kv);
+        };
+    }
     m_rooms = std::make_unique<DurableObjectNamespace>(
         *m_simulation, m_locations, m_scenario.roomsBinding, std::move(roomClass),
         m_scenario.workerName + QLatin1Char('-') + m_scenario.roomClassName,
         m_scenario.durableObjects);
+    m_rooms->setLocal(m_scenario.durableObjectProfile == QLatin1String("local"));
+    if (!sessionFile.isEmpty()) {
+        const Result<int> restored = session::restoreObjects(sessionFile, *m_rooms);
+        if (!restored)
+            return restored.error();
+        m_sessionFile = sessionFile;
+        m_restoredObjects = *restored;
+    }
     m_worker = std::make_unique<KvRoomWorker>(*m_rooms);
     m_simulation->trace().addSink([this](const TraceEvent &event) { m_metrics.observe(event); });
 
@@ -198,7 +213,8 @@ DurableObject *World::roomObject(const QString &name) const
 KvRoom *World::room(const QString &name) const
 {
     DurableObject *object = roomObject(name);
-    return object ? static_cast<KvRoom *>(object->behaviour()) : nullptr;
+    // Null for a room of another class, such as the lab class.
+    return object ? dynamic_cast<KvRoom *>(object->behaviour()) : nullptr;
 }
 
 SimTime World::drainLimit() const
@@ -221,6 +237,11 @@ quint64 World::runToEnd()
         ++events;
     }
     return events;
+}
+
+Status World::saveSession(const QString &path) const
+{
+    return session::save(path, *m_kv, *m_rooms);
 }
 
 SimDuration World::edgeLatency(LocationId location)
@@ -277,6 +298,18 @@ void World::sendRequest(QString actor, LocationId from, HttpRequest request,
 HttpRequest World::workloadRequest(const Scenario::Workload &workload, Random &random,
                                    quint64 number)
 {
+    if (!workload.path.isEmpty()) {
+        // "/count-memory?block" becomes /count-memory?roomId=<room>&block.
+        const qsizetype question = workload.path.indexOf(QLatin1Char('?'));
+        const QString route = workload.path.mid(1, question < 0 ? -1 : question - 1);
+        HttpRequest request;
+        request.url = roomUrl(route, workload.room);
+        if (question >= 0)
+            request.url.setQuery(request.url.query(QUrl::FullyEncoded) + QLatin1Char('&')
+                                         + workload.path.mid(question + 1),
+                                 QUrl::TolerantMode);
+        return request;
+    }
     const int weights[] = { workload.putWeight, workload.getWeight, workload.broadcastWeight };
     const int route = random.weightedIndex(weights);
     const QString key = workload.keys.at(random.uniformInt(0, workload.keys.size() - 1));
@@ -305,7 +338,8 @@ Task<void> World::runWorkload(Scenario::Workload workload, LocationId location)
             co_return;
         co_await m_simulation->sleep(gap);
         // Open-loop load: the next request does not wait for this one's response.
-        sendRequest(actor, location, workloadRequest(workload, random, number), nullptr);
+        for (int i = 0; i < workload.burst; ++i)
+            sendRequest(actor, location, workloadRequest(workload, random, number), nullptr);
     }
 }
 

@@ -61,12 +61,13 @@ private:
 class World
 {
 public:
-    /// Builds a run; `seed` replaces the scenario's seed when given. A non-empty `kvStoreFile`
-    /// is a session file (KvNamespace::saveStore) whose entries the KV namespace starts with;
-    /// the file itself is only read.
+    /// Builds a run; `seed` replaces the scenario's seed when given. A non-empty
+    /// `sessionFile` is a session file (saveSession()) whose KV entries the KV namespace starts
+    /// with. The rooms' namespace restores its Durable Objects, each in its saved location and
+    /// not constructed until an event reaches it. The file itself is only read.
     static Result<std::unique_ptr<World>> create(const Scenario &scenario,
                                                  std::optional<quint64> seed = std::nullopt,
-                                                 const QString &kvStoreFile = {});
+                                                 const QString &sessionFile = {});
     ~World();
 
     const Scenario &scenario() const { return m_scenario; }
@@ -95,6 +96,14 @@ public:
     /// Runs the whole scenario as fast as possible and returns the number of events run.
     quint64 runToEnd();
 
+    /// Saves the KV store and every Durable Object of the rooms' namespace, with the storage
+    /// and alarm of its confirmed writes, to a session file (sessionfile.h).
+    Status saveSession(const QString &path) const;
+    /// The session file the run started from; empty for none.
+    const QString &sessionFile() const { return m_sessionFile; }
+    /// How many Durable Objects the session file restored.
+    int restoredObjectCount() const { return m_restoredObjects; }
+
     /// Sends a request from `from` through the Worker, recording request.start and request.end.
     Task<HttpResponse> request(QString actor, LocationId from, HttpRequest request);
     /// Starts a request and calls `done` with the response when it arrives.
@@ -106,7 +115,7 @@ public:
 
 private:
     explicit World(const Scenario &scenario, quint64 seed);
-    Status build(const QString &kvStoreFile);
+    Status build(const QString &sessionFile);
     Task<void> runWorkload(Scenario::Workload workload, LocationId location);
     HttpRequest workloadRequest(const Scenario::Workload &workload, Random &random, quint64 number);
 
@@ -120,6 +129,8 @@ private:
     Metrics m_metrics;
     Random m_edgeRandom;
     SimTime m_workloadEnd = 0;
+    QString m_sessionFile;
+    int m_restoredObjects = 0;
 };
 
 /// Builds a request URL for the kv-room routes: http://roomscope.invalid/<route>?roomId=...

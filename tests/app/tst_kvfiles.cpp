@@ -146,10 +146,14 @@ void KvFilesTest::sessionSaveThenOpen()
     QCOMPARE(savedKeys.size(), int(saved.size()));
 
     const QString session = m_directory->filePath(QStringLiteral("run.sqlite"));
+    const QStringList savedRooms = m_window->controller()->world()->roomNames();
+    QCOMPARE(m_window->controller()->world()->rooms().objects().size(), size_t(2));
     QVERIFY(m_window->saveSession(session));
     QVERIFY(m_window->banner()->isHidden());
     QCOMPARE(m_window->statusBar()->currentMessage(),
-        QStringLiteral("Saved %1 KV keys to %2").arg(saved.size()).arg(session));
+        QStringLiteral("Saved %1 KV keys and 2 Durable Objects to %2")
+            .arg(saved.size())
+            .arg(session));
 
     // A fresh run of the scenario starts with no keys, and opening the session brings them back.
     QVERIFY(m_window->openScenario(m_scenarioPath));
@@ -158,10 +162,18 @@ void KvFilesTest::sessionSaveThenOpen()
     QVERIFY(m_window->banner()->isHidden());
     QCOMPARE(m_window->controller()->kvStoreFile(), session);
     QCOMPARE(m_window->statusBar()->currentMessage(),
-        QStringLiteral("Opened %1 with the %2 KV keys of %3. Press Space to run.")
+        QStringLiteral("Opened %1 with the %2 KV keys and 2 Durable Objects of %3. Press Space to "
+                       "run.")
             .arg(m_scenarioPath)
             .arg(saved.size())
             .arg(session));
+    // The rooms come back too, not constructed until an event reaches them.
+    QCOMPARE(m_window->controller()->world()->roomNames(), savedRooms);
+    for (const QString &room : savedRooms) {
+        const DurableObject *object = m_window->controller()->world()->roomObject(room);
+        QVERIFY(object);
+        QCOMPARE(object->constructorRuns(), quint64(0));
+    }
 
     const KvNamespace &after = m_window->controller()->world()->kv();
     QCOMPARE(liveEntries(after), saved);

@@ -299,10 +299,11 @@ void TestKvInterop::sessionSchemaChecks_data()
           "metadata BLOB, expiration INTEGER, version INTEGER NOT NULL) WITHOUT ROWID;";
     QTest::newRow("current schema") << table + "PRAGMA user_version = 1;" << QString();
     QTest::newRow("store without schema version") << table << QString();
+    QTest::newRow("schema version 2") << table + "PRAGMA user_version = 2;" << QString();
     QTest::newRow("newer schema")
-        << table + "PRAGMA user_version = 2;"
-        << QStringLiteral("The KV store %1 has schema version 2, but this Roomscope reads versions "
-                          "up to 1. Open it with a newer Roomscope.");
+        << table + "PRAGMA user_version = 3;"
+        << QStringLiteral("The KV store %1 has schema version 3, but this Roomscope reads versions "
+                          "up to 2. Open it with a newer Roomscope.");
     QTest::newRow("other application")
         << QByteArray("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);")
         << QStringLiteral("%1 is not a Roomscope KV store: it has no kv_entries table. ") + hint;

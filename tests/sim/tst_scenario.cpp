@@ -49,6 +49,7 @@ private slots:
     void bundledKvRoomLoads();
     void minimalScenarioDefaults();
     void cacheTtlOf30sAccepted();
+    void bundledDoLabLoads();
     void malformed_data();
     void malformed();
     void missingFile();
@@ -64,6 +65,28 @@ private slots:
     void jsonLocator();
     void lineAndColumnPastEnd();
 };
+
+void TestScenario::bundledDoLabLoads()
+{
+    QVERIFY2(!sourceDir().isEmpty(), "ROOMSCOPE_SOURCE_DIR is not set; run the test with ctest");
+    const Result<Scenario> loaded = Scenario::load(
+        QDir(sourceDir()).filePath(QStringLiteral("resources/scenarios/do-lab.json")));
+    QVERIFY2(loaded.ok(), qPrintable(loaded.ok() ? QString() : loaded.error().message));
+    const Scenario &scenario = loaded.value();
+
+    QCOMPARE(scenario.roomBehaviour, QStringLiteral("lab"));
+    QVERIFY(scenario.sqliteStorage);
+    QCOMPARE(scenario.durableObjectProfile, QStringLiteral("production"));
+    QVERIFY(scenario.durableObjects.enforceStorageLimits);
+    QCOMPARE(scenario.durableObjects.compatibilityDate, QDate(2026, 4, 7));
+    QVERIFY(scenario.durableObjects.compatibility.webSocketAutoReplyToClose);
+    QCOMPARE(scenario.durableObjects.hibernateAfter, seconds(10));
+    QCOMPARE(scenario.workloads.size(), size_t(3));
+    QCOMPARE(scenario.workloads[0].path, QStringLiteral("/count-memory"));
+    QCOMPARE(scenario.workloads[0].burst, 10);
+    QCOMPARE(scenario.workloads[2].path, QStringLiteral("/alarm?in=2s&fail=3"));
+    QCOMPARE(scenario.workloads[2].burst, 1);
+}
 
 void TestScenario::bundledKvRoomLoads()
 {
@@ -268,6 +291,39 @@ void TestScenario::malformed_data()
 }
 )json")
         << QStringLiteral("bad.json:2:11: name: expected a non-empty string, found 5");
+    QTest::newRow("unknown behaviour")
+        << QByteArray(R"json({
+  "name": "t",
+  "locations": ["LHR"],
+  "durableObjects": { "behaviour": "chat" }
+}
+)json")
+        << QStringLiteral("bad.json:4:36: durableObjects.behaviour: expected \"kv-room\" or \"lab\", found \"chat\"");
+    QTest::newRow("invalid compatibility date")
+        << QByteArray(R"json({
+  "name": "t",
+  "locations": ["LHR"],
+  "durableObjects": { "compatibilityDate": "2026-13-01" }
+}
+)json")
+        << QStringLiteral("bad.json:4:44: durableObjects.compatibilityDate: expected a date such as \"2026-04-07\", found \"2026-13-01\"");
+    QTest::newRow("eviction range reversed")
+        << QByteArray(R"json({
+  "name": "t",
+  "locations": ["LHR"],
+  "durableObjects": { "evictAfterMin": "90s", "evictAfterMax": "80s" }
+}
+)json")
+        << QStringLiteral("bad.json:4:64: durableObjects.evictAfterMax: must be at least evictAfterMin (1 min 30 s)");
+    QTest::newRow("workload path without slash")
+        << QByteArray(R"json({
+  "name": "t",
+  "locations": ["LHR"],
+  "rooms": [{ "name": "a" }],
+  "workloads": [{ "room": "a", "every": "1s", "path": "count" }]
+}
+)json")
+        << QStringLiteral("bad.json:5:55: workloads[0].path: expected a path starting with \"/\", such as \"/count-storage\", found \"count\"");
     QTest::newRow("unknown field")
         << QByteArray(R"json({
   "name": "t",
@@ -277,7 +333,7 @@ void TestScenario::malformed_data()
 )json")
         << QStringLiteral("bad.json:4:12: romos: unknown field \"romos\"; the fields allowed here "
                           "are $schema, name, description, seed, start, duration, locations, "
-                          "latency, kv, worker, rooms, workloads, expect");
+                          "latency, kv, worker, durableObjects, rooms, workloads, expect");
     QTest::newRow("missing locations")
         << QByteArray(R"json({
   "name": "t"
