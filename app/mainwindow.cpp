@@ -10,6 +10,8 @@
 #include "messagebanner.h"
 #include "pendingwritesmodel.h"
 #include "requestcomposer.h"
+#include "roominspector.h"
+#include "roominspectorpane.h"
 #include "roomsmodel.h"
 #include "simulationcontroller.h"
 #include "simulationtoolbar.h"
@@ -37,6 +39,8 @@
 #include <QTreeView>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 Q_LOGGING_CATEGORY(lcMainWindow, "roomscope.app.mainwindow", QtWarningMsg)
 
 namespace roomscope {
@@ -44,11 +48,13 @@ namespace roomscope {
 namespace {
 
 /// Bumped when the docks change, so that restoreState() ignores a layout saved by an older build.
-constexpr int kWindowStateVersion = 3;
+constexpr int kWindowStateVersion = 4;
 /// How long transient status bar messages stay.
 constexpr int kStatusMessageMs = 8000;
 /// The initial window size. A smaller screen gets its available size instead.
 constexpr QSize kPreferredWindowSize(1600, 1000);
+/// Pixels of the menu bar, toolbar, status bar and dock title bars, an estimate for sizing docks.
+constexpr int kWindowChromeHeight = 110;
 /// The maximum number of invalid bulk JSON entries listed in the banner. The log lists all.
 constexpr int kMaxEntryErrorsShown = 20;
 
@@ -109,10 +115,15 @@ MainWindow::MainWindow(QWidget *parent)
     centralLayout->setSpacing(0);
     m_banner = new MessageBanner(central);
     centralLayout->addWidget(m_banner);
-    centralLayout->addWidget(new TopologyView(m_controller, central), 1);
+    auto *topology = new TopologyView(m_controller, central);
+    centralLayout->addWidget(topology, 1);
     setCentralWidget(central);
 
     createDocks();
+    connect(topology, &TopologyView::roomClicked, this, &MainWindow::showRoom);
+    connect(m_roomInspector->inspector(), &RoomInspector::roomChanged, topology,
+        [this, topology] { topology->setSelectedRoom(m_roomInspector->inspector()->room()); });
+    topology->setSelectedRoom(m_roomInspector->inspector()->room());
     createMenus();
     createStatusBar();
 
@@ -161,6 +172,14 @@ void MainWindow::createDocks()
     m_kvBrowser = new KvBrowserPane(m_controller, this);
     QDockWidget *kvBrowserDock = addDock(
         tr("KV browser"), QStringLiteral("kvBrowserDock"), m_kvBrowser, Qt::LeftDockWidgetArea);
+    m_roomInspector = new RoomInspectorPane(m_controller, this);
+    m_roomDock = addDock(
+        tr("Room"), QStringLiteral("roomDock"), m_roomInspector, Qt::LeftDockWidgetArea);
+    // Hidden until showEvent() makes it a tab, so that the first layout does not stack it
+    // below the KV browser and grow the window to fit both.
+    m_roomDock->hide();
+    connect(m_roomInspector, &RoomInspectorPane::statusMessage, this,
+        [this](const QString &text) { statusBar()->showMessage(text, kStatusMessageMs); });
 
     m_composer = new RequestComposer(m_controller, this);
     QDockWidget *composerDock = addDock(tr("Request composer"), QStringLiteral("composerDock"),
@@ -187,15 +206,81 @@ void MainWindow::createDocks()
     splitDockWidget(eventDock, pendingDock, Qt::Horizontal);
     tabifyDockWidget(pendingDock, connectionsDock);
     pendingDock->raise();
-    resizeDocks({ roomsDock, composerDock }, { 620, 360 }, Qt::Horizontal);
-    resizeDocks({ roomsDock, kvBrowserDock }, { 110, 400 }, Qt::Vertical);
-    resizeDocks({ composerDock, inspectorDock }, { 330, 300 }, Qt::Vertical);
-    resizeDocks({ eventDock, pendingDock }, { 900, 700 }, Qt::Horizontal);
-    resizeDocks({ eventDock }, { 330 }, Qt::Vertical);
+    // The Room dock becomes a tab beside the KV browser when the window is first shown (see
+    // showEvent()).
+    m_kvBrowserDock = kvBrowserDock;
 
     for (QAbstractItemView *view : std::initializer_list<QAbstractItemView *> {
              roomsView, m_kvBrowser->view(), pendingView, connectionsView, m_eventLogPane->view() })
         followSelection(view);
+    for (QAbstractItemView *view : m_roomInspector->valueViews())
+        followSelection(view);
+    followRoomSelection(roomsView);
+}
+
+void MainWindow::resizeDocksToDefaults()
+{
+    const auto dock = [this](const char *name) {
+        return findChild<QDockWidget *>(QLatin1String(name), Qt::FindDirectChildrenOnly);
+    };
+    QDockWidget *roomsDock = dock("roomsDock");
+    QDockWidget *composerDock = dock("composerDock");
+    QDockWidget *eventDock = dock("eventLogDock");
+    // On a screen narrower than the preferred window, the side columns give up some width so
+    // that the topology view between them keeps room for its location boxes.
+    const bool narrow = screen() && screen()->availableGeometry().width() < 1500;
+    resizeDocks({ roomsDock, composerDock },
+        narrow ? QList<int> { 540, 320 } : QList<int> { 620, 360 }, Qt::Horizontal);
+    // Heights in proportion to the window, because a request for more height than it has
+    // makes the window grow past the screen.
+    const int bottom = std::clamp(height() * 3 / 10, 200, 320);
+    const int column = std::max(height() - bottom - kWindowChromeHeight, 300);
+    resizeDocks({ roomsDock, m_kvBrowserDock }, { 90, column - 90 }, Qt::Vertical);
+    resizeDocks({ composerDock, dock("inspectorDock") }, { column * 3 / 5, column * 2 / 5 },
+        Qt::Vertical);
+    resizeDocks({ eventDock, dock("pendingWritesDock") }, { 900, 700 }, Qt::Horizontal);
+    resizeDocks({ eventDock }, { bottom }, Qt::Vertical);
+}
+
+void MainWindow::followRoomSelection(QTableView *roomsView)
+{
+    RoomInspector *inspector = m_roomInspector->inspector();
+    const auto roomAt = [](const QModelIndex &index) {
+        return index.siblingAtColumn(RoomsModel::NameColumn).data().toString();
+    };
+    connect(roomsView->selectionModel(), &QItemSelectionModel::currentChanged, inspector,
+        [inspector, roomAt](const QModelIndex &current) {
+            if (current.isValid())
+                inspector->setRoom(roomAt(current));
+        });
+    // A click on a room brings its dock to the front, but moving the current row does not.
+    connect(roomsView, &QAbstractItemView::clicked, this,
+        [this, roomAt](const QModelIndex &index) { showRoom(roomAt(index)); });
+
+    const auto selectRow = [roomsView, inspector, roomAt] {
+        const QAbstractItemModel *model = roomsView->model();
+        if (roomAt(roomsView->currentIndex()) == inspector->room())
+            return;
+        for (int row = 0; row < model->rowCount(); ++row) {
+            const QModelIndex index = model->index(row, RoomsModel::NameColumn);
+            if (index.data().toString() == inspector->room()) {
+                roomsView->setCurrentIndex(index);
+                return;
+            }
+        }
+    };
+    connect(inspector, &RoomInspector::roomChanged, roomsView, selectRow);
+    connect(m_controller, &SimulationController::worldChanged, roomsView, selectRow);
+    selectRow();
+}
+
+void MainWindow::showRoom(const QString &name)
+{
+    if (name.isEmpty())
+        return;
+    m_roomInspector->inspector()->setRoom(name);
+    m_roomDock->show();
+    m_roomDock->raise();
 }
 
 void MainWindow::followSelection(QAbstractItemView *view)
@@ -213,6 +298,17 @@ void MainWindow::createMenus()
     open->setShortcut(QKeySequence::Open);
     QAction *reload = file->addAction(tr("&Reload"), this, &MainWindow::reloadScenario);
     reload->setShortcuts({ QKeySequence(Qt::CTRL | Qt::Key_R), QKeySequence(Qt::Key_F5) });
+    QMenu *examples = file->addMenu(tr("Open E&xample"));
+    examples->setObjectName(QStringLiteral("openExampleMenu"));
+    for (const QString &name : exampleNames()) {
+        QAction *example = examples->addAction(name, this, [this, name] { openExample(name); });
+        example->setObjectName(QStringLiteral("openExample-") + name);
+        example->setStatusTip(name == QLatin1String("do-lab")
+                ? tr("One room of the lab class: a lost update, the input gate, a hibernation "
+                     "and alarm retries, to watch in the Room dock.")
+                : tr("Two rooms that serialize their KV writes and broadcast KV reads to 400 "
+                     "WebSocket clients in three locations."));
+    }
     file->addSeparator();
     QAction *saveSession
         = file->addAction(tr("&Save Session…"), this, &MainWindow::chooseSessionToSave);
@@ -274,6 +370,16 @@ QString MainWindow::scenarioDisplayName(const QString &path)
     if (path.startsWith(QLatin1String(":/")))
         return tr("the bundled %1 scenario").arg(QFileInfo(path).completeBaseName());
     return QDir::toNativeSeparators(path);
+}
+
+QStringList MainWindow::exampleNames()
+{
+    return { QStringLiteral("kv-room"), QStringLiteral("do-lab") };
+}
+
+bool MainWindow::openExample(const QString &name)
+{
+    return openScenario(QStringLiteral(":/scenarios/%1.json").arg(name));
 }
 
 bool MainWindow::openScenario(const QString &path, std::optional<quint64> seed, bool run)
@@ -340,6 +446,16 @@ void MainWindow::startNewRun()
     // A selection of the previous run would otherwise stay on screen with values of keys and
     // messages that the new run does not have.
     m_inspector->clear();
+    raiseRoomDockForLab();
+}
+
+void MainWindow::raiseRoomDockForLab()
+{
+    // The lab class keeps its state in Durable Object storage and not in KV, so its room is
+    // what there is to watch.
+    const World *world = m_controller->world();
+    if (world && world->scenario().roomBehaviour == QLatin1String("lab"))
+        m_roomDock->raise();
 }
 
 void MainWindow::chooseSessionToSave()
@@ -565,7 +681,7 @@ void MainWindow::restoreSettings()
 {
     QSettings settings;
     restoreGeometry(settings.value(QStringLiteral("mainWindow/geometry")).toByteArray());
-    restoreState(
+    m_layoutRestored = restoreState(
         settings.value(QStringLiteral("mainWindow/state")).toByteArray(), kWindowStateVersion);
     const double speed = settings.value(QStringLiteral("simulation/speed"), 1.0).toDouble();
     if (SimulationToolBar::speedFactors().contains(speed))
@@ -578,6 +694,24 @@ void MainWindow::saveSettings() const
     settings.setValue(QStringLiteral("mainWindow/geometry"), saveGeometry());
     settings.setValue(QStringLiteral("mainWindow/state"), saveState(kWindowStateVersion));
     settings.setValue(QStringLiteral("simulation/speed"), m_controller->speed());
+}
+
+void MainWindow::showEvent(QShowEvent *event)
+{
+    // Qt lays the whole window out when a second group of tabbed docks is created, which would
+    // fix the hidden window's minimum size before fitToScreen() sizes it. So the Room dock joins
+    // the KV browser here, unless restoreState() placed it already.
+    if (!m_roomDockPlaced) {
+        m_roomDockPlaced = true;
+        if (!m_layoutRestored) {
+            tabifyDockWidget(m_kvBrowserDock, m_roomDock);
+            m_roomDock->show();
+            m_kvBrowserDock->raise();
+            raiseRoomDockForLab();
+            resizeDocksToDefaults();
+        }
+    }
+    QMainWindow::showEvent(event);
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

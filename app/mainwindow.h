@@ -19,6 +19,7 @@ class KvBrowserPane;
 class MessageBanner;
 class PendingWritesModel;
 class RequestComposer;
+class RoomInspectorPane;
 class RoomsModel;
 class SimulationController;
 class SimulationToolBar;
@@ -33,6 +34,8 @@ class MainWindow : public QMainWindow
 public:
     /// The scenario bundled into the executable, opened when no other is given.
     static constexpr const char *kBundledScenario = ":/scenarios/kv-room.json";
+    /// Names of the scenarios that File > Open Example offers, each ":/scenarios/NAME.json".
+    static QStringList exampleNames();
 
     explicit MainWindow(QWidget *parent = nullptr);
     ~MainWindow() override;
@@ -62,6 +65,8 @@ public:
 
     /// A user-facing name for a scenario path: "the bundled kv-room scenario" for a resource.
     static QString scenarioDisplayName(const QString &path);
+    /// Opens a bundled example scenario by name, as File > Open Example does.
+    bool openExample(const QString &name);
 
     SimulationController *controller() const { return m_controller; }
     EventLogModel *eventLogModel() const { return m_eventLog; }
@@ -69,8 +74,10 @@ public:
     InspectorPane *inspector() const { return m_inspector; }
     MessageBanner *banner() const { return m_banner; }
     KvBrowserPane *kvBrowser() const { return m_kvBrowser; }
+    RoomInspectorPane *roomInspector() const { return m_roomInspector; }
 
 protected:
+    void showEvent(QShowEvent *event) override;
     void closeEvent(QCloseEvent *event) override;
 
 private:
@@ -80,6 +87,12 @@ private:
     QDockWidget *addDock(
         const QString &title, const QString &objectName, QWidget *widget, Qt::DockWidgetArea area);
     void followSelection(QAbstractItemView *view);
+    /// Gives the docks their initial sizes, for a window without a saved layout.
+    void resizeDocksToDefaults();
+    /// Shows the room of the Rooms dock's current row in the Room dock, and keeps that row
+    /// current when the Room dock selects another room.
+    void followRoomSelection(QTableView *roomsView);
+    void showRoom(const QString &name);
     void chooseScenario();
     void reloadScenario();
     void chooseSessionToSave();
@@ -92,6 +105,8 @@ private:
     void rememberFolder(const QString &settingsKey, const QString &path) const;
     /// Clears what belonged to the previous run when a new world starts.
     void startNewRun();
+    /// Brings the Room dock to the front when the run's rooms are of the lab class.
+    void raiseRoomDockForLab();
     /// Sizes the window to fit the available geometry of its screen.
     void fitToScreen();
     void showAbout();
@@ -110,6 +125,11 @@ private:
     RequestComposer *m_composer = nullptr;
     EventLogPane *m_eventLogPane = nullptr;
     KvBrowserPane *m_kvBrowser = nullptr;
+    RoomInspectorPane *m_roomInspector = nullptr;
+    QDockWidget *m_roomDock = nullptr;
+    QDockWidget *m_kvBrowserDock = nullptr;
+    bool m_layoutRestored = false; ///< restoreState() placed the docks as a session left them
+    bool m_roomDockPlaced = false;
     WranglerKvDialog *m_wranglerDialog = nullptr;
     QList<QDockWidget *> m_docks;
     QLabel *m_scenarioLabel = nullptr;

@@ -3,6 +3,8 @@
 #include "roomsmodel.h"
 #include "simulationcontroller.h"
 
+#include <QFontMetricsF>
+#include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
 
@@ -43,6 +45,34 @@ QSize TopologyView::sizeHint() const
     return { 720, 480 };
 }
 
+void TopologyView::setSelectedRoom(const QString &name)
+{
+    if (name == m_selectedRoom)
+        return;
+    m_selectedRoom = name;
+    update();
+}
+
+QRectF TopologyView::roomRect(const QString &name) const
+{
+    for (const auto &[rect, room] : m_roomRects) {
+        if (room == name)
+            return rect;
+    }
+    return {};
+}
+
+void TopologyView::mousePressEvent(QMouseEvent *event)
+{
+    for (const auto &[rect, room] : m_roomRects) {
+        if (rect.contains(event->position())) {
+            Q_EMIT roomClicked(room);
+            return;
+        }
+    }
+    QWidget::mousePressEvent(event);
+}
+
 std::vector<TopologyView::LocationBox> TopologyView::collectBoxes(const World &world) const
 {
     std::vector<LocationBox> boxes(size_t(world.locations().count()));
@@ -74,6 +104,7 @@ std::vector<TopologyView::LocationBox> TopologyView::collectBoxes(const World &w
             badge.state = RoomsModel::stateName(RoomsModel::RoomState::NotCreated);
         }
         if (const KvRoom *room = world.room(name)) {
+            badge.hasQueue = true;
             badge.queueDepth = int(room->pendingWrites().size());
         }
         // A room without a location hint is placed by its first caller, so until then it has no
@@ -130,6 +161,7 @@ void TopologyView::paintEvent(QPaintEvent *event)
     Q_UNUSED(event);
     QPainter painter(this);
     painter.setRenderHint(QPainter::Antialiasing);
+    m_roomRects.clear();
     const World *world = m_controller->world();
     if (!world) {
         painter.setPen(palette().color(QPalette::PlaceholderText));
@@ -153,7 +185,7 @@ void TopologyView::paintEvent(QPaintEvent *event)
     painter.drawText(QRectF(kMargin, height() - legendHeight, width() - 2 * kMargin, legendHeight),
         Qt::AlignLeft | Qt::AlignVCenter | Qt::TextWordWrap,
         tr("Boxes are locations; lines give the one-way latency between them. "
-           "Rooms: green active, blue idle, hollow not created yet."));
+           "Rooms: green active, blue idle, hollow not created yet. Click a room to inspect it."));
 }
 
 void TopologyView::paintSummary(QPainter &painter, const World &world) const
@@ -208,7 +240,7 @@ void TopologyView::paintLinks(
     }
 }
 
-void TopologyView::paintBox(QPainter &painter, const LocationBox &box) const
+void TopologyView::paintBox(QPainter &painter, const LocationBox &box)
 {
     const QPalette &colors = palette();
     const qreal line = fontMetrics().height() + 4;
@@ -226,10 +258,17 @@ void TopologyView::paintBox(QPainter &painter, const LocationBox &box) const
     painter.setPen(colors.color(QPalette::Text));
     const QRectF titleRect(inner.left(), inner.top(), inner.width(), line * 1.4);
     painter.drawText(titleRect, Qt::AlignLeft | Qt::AlignVCenter, box.name);
+    const qreal titleWidth = QFontMetricsF(title).horizontalAdvance(box.name);
     painter.setFont(font());
 
     if (box.centralStore) {
-        const QString badge = tr("KV central store");
+        // A narrow box gets a shorter badge, so that it does not cover the location's name.
+        QString badge = tr("KV central store");
+        for (const QString &shorter : { tr("KV central"), tr("KV") }) {
+            if (titleWidth + fontMetrics().horizontalAdvance(badge) + 24 <= inner.width())
+                break;
+            badge = shorter;
+        }
         QRectF badgeRect = fontMetrics().boundingRect(badge).adjusted(-6, -2, 6, 2);
         badgeRect.moveCenter(
             QPointF(inner.right() - badgeRect.width() / 2, titleRect.center().y()));
@@ -256,6 +295,13 @@ void TopologyView::paintBox(QPainter &painter, const LocationBox &box) const
         return;
     }
     for (const RoomBadge &room : box.rooms) {
+        const QRectF roomArea(inner.left() - 4, y, inner.width() + 8, 2 * line);
+        m_roomRects.emplace_back(roomArea, room.name);
+        if (room.name == m_selectedRoom) {
+            painter.setPen(QPen(colors.color(QPalette::Highlight), 1.5));
+            painter.setBrush(Qt::NoBrush);
+            painter.drawRoundedRect(roomArea, 4, 4);
+        }
         const qreal dot = line * 0.45;
         const QRectF dotRect(inner.left(), y + (line - dot) / 2, dot, dot);
         const QColor color = room.active ? kActiveColor : kIdleColor;
@@ -270,17 +316,22 @@ void TopologyView::paintBox(QPainter &painter, const LocationBox &box) const
         painter.setFont(bold);
         painter.setPen(colors.color(QPalette::Text));
         painter.drawText(nameRect, Qt::AlignLeft | Qt::AlignVCenter, room.name);
+        // The state takes the width the name leaves, elided rather than drawn over the name.
+        const qreal nameWidth = QFontMetricsF(bold).horizontalAdvance(room.name) + 8;
         painter.setFont(font());
         painter.setPen(colors.color(QPalette::PlaceholderText));
-        painter.drawText(nameRect, Qt::AlignRight | Qt::AlignVCenter, room.state);
+        painter.drawText(nameRect, Qt::AlignRight | Qt::AlignVCenter,
+            fontMetrics().elidedText(
+                room.state, Qt::ElideRight, int(std::max<qreal>(0, nameRect.width() - nameWidth))));
         y += line;
 
         if (room.created) {
             const QRectF detailRect(textLeft, y, inner.right() - textLeft, line);
             painter.setPen(colors.color(QPalette::Text));
-            const QString detail
-                = (room.sockets == 1 ? tr("1 socket") : tr("%1 sockets").arg(room.sockets))
-                + QStringLiteral(" · ") + tr("queue %1").arg(room.queueDepth);
+            QString detail
+                = room.sockets == 1 ? tr("1 socket") : tr("%1 sockets").arg(room.sockets);
+            if (room.hasQueue)
+                detail += QStringLiteral(" · ") + tr("queue %1").arg(room.queueDepth);
             painter.drawText(detailRect, Qt::AlignLeft | Qt::AlignVCenter,
                 fontMetrics().elidedText(detail, Qt::ElideRight, int(detailRect.width())));
         }

@@ -13,7 +13,7 @@ class World;
 
 /// The central view: each location as a box with its rooms' objects (sockets, queue depth,
 /// state) and its clients, the KV central store's location, and a line with the one-way latency
-/// between every pair of locations. It repaints once per frame.
+/// between every pair of locations. It repaints once per frame. A click on a room selects it.
 class TopologyView : public QWidget
 {
     Q_OBJECT
@@ -24,8 +24,17 @@ public:
     QSize minimumSizeHint() const override;
     QSize sizeHint() const override;
 
+    /// Outlines the room `name` as the selected one; an empty name outlines none.
+    void setSelectedRoom(const QString &name);
+    /// The area the room `name` was last painted in, or an empty rectangle.
+    QRectF roomRect(const QString &name) const;
+
+Q_SIGNALS:
+    void roomClicked(const QString &name);
+
 protected:
     void paintEvent(QPaintEvent *event) override;
+    void mousePressEvent(QMouseEvent *event) override;
 
 private:
     struct RoomBadge
@@ -34,6 +43,7 @@ private:
         QString state;
         int sockets = 0;
         int queueDepth = 0;
+        bool hasQueue = false; ///< a kv-room room, which queues KV writes
         bool created = false;
         bool active = false;
     };
@@ -51,11 +61,14 @@ private:
     void layoutBoxes(std::vector<LocationBox> &boxes, const QRectF &area) const;
     void paintLinks(
         QPainter &painter, const World &world, const std::vector<LocationBox> &boxes) const;
-    void paintBox(QPainter &painter, const LocationBox &box) const;
+    void paintBox(QPainter &painter, const LocationBox &box);
     void paintSummary(QPainter &painter, const World &world) const;
     qreal boxHeight(const LocationBox &box) const;
 
     SimulationController *m_controller;
+    QString m_selectedRoom;
+    /// The painted area of each room, for clicks.
+    std::vector<std::pair<QRectF, QString>> m_roomRects;
 };
 
 } // namespace roomscope
