@@ -378,6 +378,10 @@ void RoomInspectorPane::updateHeader()
         return;
     }
     m_title->setText(tr("Room %1").arg(summary.room));
+    // An action's message describes the state it left; once the object moves on, it would
+    // mislead, so it goes.
+    if (!m_message->isHidden() && !m_state->text().isEmpty() && m_state->text() != summary.state)
+        m_message->hide();
     m_state->setText(summary.state);
     m_state->setStyleSheet(QStringLiteral("color: white; background-color: %1; "
                                           "border-radius: 4px; padding: 1px 6px;")

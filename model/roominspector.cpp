@@ -107,9 +107,13 @@ RoomInspector::Summary RoomInspector::summary() const
         summary.location = current->locations().name(found->location());
         summary.state = objectStateName(found->state());
         summary.stateColor = objectStateColor(found->state());
-        summary.instance = tr("instance %1 · constructor runs %2")
-                               .arg(found->instanceNumber())
-                               .arg(found->constructorRuns());
+        summary.instance = found->isInMemory()
+            ? tr("instance %1 · constructor runs %2")
+                  .arg(found->instanceNumber())
+                  .arg(found->constructorRuns())
+            : tr("no instance in memory (last was %1) · constructor runs %2")
+                  .arg(found->instanceNumber())
+                  .arg(found->constructorRuns());
         return summary;
     }
     for (const Scenario::Room &room : current->scenario().rooms) {

@@ -176,8 +176,8 @@ Task<Status> LabRoom::alarm(AlarmInfo info)
     const int failuresLeft = storedInt(co_await m_ctx.storage().get(kAlarmFailuresLeft));
     if (failuresLeft > 0) {
         m_ctx.storage().put(kAlarmFailuresLeft, QByteArray::number(failuresLeft - 1));
-        co_return Error::error(QStringLiteral("alarm failed on purpose (retryCount %1, %2 more "
-                                              "failures to go)")
+        co_return Error::error(QStringLiteral("alarm failed on purpose (retryCount %1, failures "
+                                              "left after this one: %2)")
                                        .arg(info.retryCount)
                                        .arg(failuresLeft - 1));
     }

@@ -14,6 +14,18 @@ void Metrics::observe(const TraceEvent &event)
             ++requestsFailed;
         ++responsesByStatus[int(event.numbers[1])];
         requestLatenciesUs.push_back(event.numbers[2]);
+        if (event.actor.startsWith(QLatin1String("workload "))) {
+            BodyCounts &counts = workloadBodies[event.actor];
+            const QByteArray body = QByteArray::number(event.numbers[1]) + ' ' + event.value.trimmed();
+            auto found = std::find_if(counts.bodies.begin(), counts.bodies.end(),
+                                      [&](const auto &entry) { return entry.first == body; });
+            if (found != counts.bodies.end())
+                ++found->second;
+            else if (counts.bodies.size() < kMaxDistinctBodies)
+                counts.bodies.emplace_back(body, 1);
+            else
+                ++counts.other;
+        }
         break;
     case TraceKind::KvGet:
         ++kvReads;

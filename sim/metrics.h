@@ -39,6 +39,15 @@ public:
     quint64 messagesDelivered = 0;
     std::map<QString, int> peakPendingWrites; ///< by room actor name
     std::vector<qint64> requestLatenciesUs; ///< one per completed request, in completion order
+    /// Distinct response bodies by workload actor, in order of first appearance, with their
+    /// counts. At most kMaxDistinctBodies per workload; later distinct bodies count in `other`.
+    struct BodyCounts
+    {
+        std::vector<std::pair<QByteArray, quint64>> bodies;
+        quint64 other = 0;
+    };
+    std::map<QString, BodyCounts> workloadBodies;
+    static constexpr size_t kMaxDistinctBodies = 8;
 
     /// The latency below which `percent` of requests completed (nearest-rank), in µs.
     qint64 latencyPercentileUs(double percent) const;

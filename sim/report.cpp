@@ -147,6 +147,26 @@ Report buildReport(const World &world)
     }
     report.responsesByStatus = metrics.responsesByStatus;
     report.kvSettings = describeKvSettings(world.kv().settings(), world.locations());
+    for (const Scenario::Workload &workload : world.scenario().workloads) {
+        if (workload.path.isEmpty())
+            continue;
+        Report::PathWorkload entry;
+        entry.name = workload.name;
+        entry.path = workload.path;
+        const auto counts = world.metrics().workloadBodies.find(QStringLiteral("workload ") + workload.name);
+        if (counts != world.metrics().workloadBodies.end()) {
+            entry.responses = counts->second.bodies;
+            entry.otherResponses = counts->second.other;
+        }
+        report.pathWorkloads.push_back(std::move(entry));
+    }
+    const Scenario &scenario = world.scenario();
+    report.objectSettings =
+        QStringLiteral("class %1 (%2, %3), %4 profile, compatibility date %5")
+            .arg(scenario.roomClassName, scenario.roomBehaviour,
+                 scenario.sqliteStorage ? QStringLiteral("SQLite storage") : QStringLiteral("KV storage"),
+                 scenario.durableObjectProfile,
+                 scenario.durableObjects.compatibilityDate.toString(Qt::ISODate));
     report.freePlan = world.kv().settings().plan == KvPlan::Free;
     auto &v = report.values;
     v[QStringLiteral("requests.total")] = double(metrics.requests);
@@ -209,6 +229,8 @@ QString Report::toText() const
                  .arg(events).arg(traceEvents).arg(traceDigest);
     if (!kvSettings.isEmpty())
         lines << QStringLiteral("  KV             %1").arg(kvSettings);
+    if (!objectSettings.isEmpty())
+        lines << QStringLiteral("  objects        %1").arg(objectSettings);
     for (const QString &input : kvInputs)
         lines << QStringLiteral("  KV input       %1").arg(input);
     for (const QString &input : objectInputs)
@@ -240,6 +262,23 @@ QString Report::toText() const
                  .arg(count("storage.commits"), count("storage.commitFailures"),
                       count("alarms.runs"), count("alarms.retries"));
     lines << QString();
+    if (!pathWorkloads.empty()) {
+        // The distinct responses of each fixed-path workload show what concurrency did: ten
+        // "200 1" from one burst is a lost update.
+        lines << QStringLiteral("Workload responses (status and body, with counts)");
+        for (const PathWorkload &workload : pathWorkloads) {
+            QStringList parts;
+            for (const auto &[body, count] : workload.responses)
+                parts << QStringLiteral("%1 ×%2").arg(QString::fromUtf8(body).left(40)).arg(count);
+            if (workload.otherResponses > 0)
+                parts << QStringLiteral("%1 others").arg(workload.otherResponses);
+            lines << QStringLiteral("  %1  %2  %3")
+                         .arg(workload.name, -12)
+                         .arg(workload.path, -20)
+                         .arg(parts.isEmpty() ? QStringLiteral("no responses") : parts.join(QStringLiteral(", ")));
+        }
+        lines << QString();
+    }
     lines << QStringLiteral("Rooms");
     for (const Room &room : rooms) {
         lines << QStringLiteral("  %1  %2  %3  %4 sockets, %5 requests, peak pending writes %6")
@@ -317,6 +356,7 @@ QJsonObject Report::toJson() const
         { QStringLiteral("traceEvents"), double(traceEvents) },
         { QStringLiteral("traceDigest"), traceDigest },
         { QStringLiteral("kvSettings"), kvSettings },
+        { QStringLiteral("objectSettings"), objectSettings },
         { QStringLiteral("kvInputs"), QJsonArray::fromStringList(kvInputs) },
         { QStringLiteral("objectInputs"), QJsonArray::fromStringList(objectInputs) },
         { QStringLiteral("metrics"), metrics },

@@ -55,6 +55,16 @@ CostEstimate estimateCost(double kvReads, double kvWrites, double kvDeletes, dou
 /// The report of a run as `roomscope run` prints it: figures, rooms and expectation results.
 struct Report
 {
+    /// The responses of a workload that sends one fixed path: each distinct status and body.
+    struct PathWorkload
+    {
+        QString name;
+        QString path;
+        std::vector<std::pair<QByteArray, quint64>> responses; ///< "200 1" and its count
+        quint64 otherResponses = 0;
+    };
+    std::vector<PathWorkload> pathWorkloads;
+
     struct Room
     {
         QString name;
@@ -83,6 +93,7 @@ struct Report
     std::map<QString, double> values; ///< every metric by name, as expectations refer to them
     std::map<int, quint64> responsesByStatus;
     /// The KV consistency settings the run used, in one line for people.
+    QString objectSettings; ///< the Durable Object class, backend, profile and compatibility date
     QString kvSettings;
     bool freePlan = false;
     /// The sources of the KV entries present before the run, such as "4 entries imported from

@@ -472,7 +472,9 @@ void readDurableObjects(Reader &reader, const QJsonObject &root, Scenario &scena
     duration(QStringLiteral("closeHandshakeTimeout"), settings.closeHandshakeTimeout);
     if (!reader.failed() && settings.evictAfterMax < settings.evictAfterMin)
         reader.fail(Reader::child(path, QStringLiteral("evictAfterMax")),
-                    QStringLiteral("must be at least evictAfterMin (%1)").arg(formatDuration(settings.evictAfterMin)));
+                    QStringLiteral("must be at least evictAfterMin (%1); evictAfterMax is %2, so "
+                                   "raise evictAfterMax as well")
+                        .arg(formatDuration(settings.evictAfterMin), formatDuration(settings.evictAfterMax)));
     settings.alarmMaxRetries = int(reader.integer(object, path, QStringLiteral("alarmMaxRetries"), 0, 100,
                                                   settings.alarmMaxRetries));
     settings.maxQueuedEvents = int(reader.integer(object, path, QStringLiteral("maxQueuedEvents"), 0,

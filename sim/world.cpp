@@ -278,7 +278,8 @@ Task<HttpResponse> World::request(QString actor, LocationId from, HttpRequest re
     event.numbers[0] = qint64(id);
     event.numbers[1] = response.status;
     event.numbers[2] = m_simulation->now() - sentAt;
-    event.value = response.body.left(200);
+    // The trace keeps the first 200 bytes of a body; "…" marks a body that was longer.
+    event.value = response.body.size() > 200 ? response.body.left(200) + "…" : response.body;
     m_simulation->record(std::move(event));
     co_return response;
 }

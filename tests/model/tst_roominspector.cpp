@@ -283,9 +283,9 @@ void RoomInspectorTest::alarmAfterRun()
         (QStringList { "t+42.004 s", "t+42.004 s", "t+44.004 s", "t+44.004 s", "t+48.004 s",
             "t+48.004 s", "t+56.004 s", "t+56.004 s" }));
     QCOMPARE(cell(events, 2, AlarmEventsModel::ErrorColumn),
-        QStringLiteral("Error: alarm failed on purpose (retryCount 0, 2 more failures to go)"));
+        QStringLiteral("Error: alarm failed on purpose (retryCount 0, failures left after this one: 2)"));
     QCOMPARE(cell(events, 6, AlarmEventsModel::ErrorColumn),
-        QStringLiteral("Error: alarm failed on purpose (retryCount 2, 0 more failures to go)"));
+        QStringLiteral("Error: alarm failed on purpose (retryCount 2, failures left after this one: 0)"));
     QCOMPARE(cell(events, 1, AlarmEventsModel::ErrorColumn), QString());
     QCOMPARE(events.index(2, 0).data(HighlightRole).value<Highlight>(), Highlight::Warning);
     QCOMPARE(events.index(1, 0).data(HighlightRole).value<Highlight>(), Highlight::None);

@@ -65,6 +65,7 @@ private slots:
     void lostUpdateAnswersOneEachBurst();
     void inputGateCountsOnAcrossHibernation();
     void alarmRetriesWithBackoff();
+    void reportListsWorkloadResponses();
     void hibernatesWhenIdle();
     void sameSeedSameTrace();
 
@@ -127,6 +128,23 @@ void TestDoLab::alarmRetriesWithBackoff()
     QCOMPARE(report.values.at(QStringLiteral("alarms.runs")), 8.0);
     QCOMPARE(report.values.at(QStringLiteral("alarms.retries")), 6.0);
     QVERIFY(report.passed());
+}
+
+void TestDoLab::reportListsWorkloadResponses()
+{
+    const Report report = buildReport(*m_run->world);
+    QCOMPARE(report.pathWorkloads.size(), size_t(3));
+    const Report::PathWorkload &lost = report.pathWorkloads[0];
+    QCOMPARE(lost.path, QStringLiteral("/count-memory"));
+    QCOMPARE(lost.responses.size(), size_t(1));
+    QCOMPARE(lost.responses[0].first, QByteArray("200 1"));
+    QCOMPARE(lost.responses[0].second, quint64(30));
+    const Report::PathWorkload &gated = report.pathWorkloads[1];
+    QCOMPARE(gated.responses.size(), Metrics::kMaxDistinctBodies);
+    QCOMPARE(gated.responses[0].first, QByteArray("200 1"));
+    QCOMPARE(gated.responses[7].first, QByteArray("200 8"));
+    QCOMPARE(gated.otherResponses, quint64(22));
+    QVERIFY(report.toText().contains(QStringLiteral("  lost-update   /count-memory         200 1 ×30\n")));
 }
 
 void TestDoLab::hibernatesWhenIdle()

@@ -314,7 +314,7 @@ void TestScenario::malformed_data()
   "durableObjects": { "evictAfterMin": "90s", "evictAfterMax": "80s" }
 }
 )json")
-        << QStringLiteral("bad.json:4:64: durableObjects.evictAfterMax: must be at least evictAfterMin (1 min 30 s)");
+        << QStringLiteral("bad.json:4:64: durableObjects.evictAfterMax: must be at least evictAfterMin (1 min 30 s); evictAfterMax is 1 min 20 s, so raise evictAfterMax as well");
     QTest::newRow("workload path without slash")
         << QByteArray(R"json({
   "name": "t",
