@@ -56,7 +56,7 @@ SimulationToolBar::SimulationToolBar(SimulationController *controller, QWidget *
     m_pause->setToolTip(tr("Pause the simulation (Space)"));
     m_step = addAction(style()->standardIcon(QStyle::SP_MediaSkipForward), tr("&Step"));
     m_step->setShortcuts({ QKeySequence(Qt::Key_F10), QKeySequence(Qt::CTRL | Qt::Key_Period) });
-    m_step->setToolTip(tr("Run exactly one event (F10 or Ctrl+.)"));
+    m_step->setToolTip(tr("Run to the next event the event log shows (F10 or Ctrl+.)"));
     m_toggle = new QAction(tr("Run or Pause"), this);
     m_toggle->setShortcut(QKeySequence(Qt::Key_Space));
 

@@ -141,8 +141,16 @@ bool SimulationController::step()
     if (!m_world)
         return false;
     pause();
-    if (!m_world->simulation().step())
+    // Many events (a message's network hop, a coroutine resuming after a storage read) leave
+    // nothing in the trace, so a step runs on to the next event that does, or a bounded number.
+    Simulation &simulation = m_world->simulation();
+    const quint64 traced = simulation.trace().eventCount();
+    if (!simulation.step())
         return false;
+    for (int i = 1; i < kMaxEventsPerStep && simulation.trace().eventCount() == traced; ++i) {
+        if (!simulation.step())
+            break;
+    }
     Q_EMIT advanced();
     updateRunState();
     return true;

@@ -86,12 +86,16 @@ public:
     /// room inspector action, so that every view shows it while the run is paused.
     void notifyWorldEdited();
 
+    /// The most events one step() runs while looking for one that records a trace event.
+    static constexpr int kMaxEventsPerStep = 100'000;
+
 public Q_SLOTS:
     /// Starts the frame timer; returns false when there is no run or nothing left to run.
     bool run();
     void pause();
     void toggleRun();
-    /// Pauses and runs exactly one event; returns false when no event is pending.
+    /// Pauses and runs events up to and including the next one that records a trace event (at
+    /// most kMaxEventsPerStep); returns false when no event is pending.
     bool step();
     /// Sets the speed factor: virtual seconds per wall second, or kUnlimitedSpeed.
     void setSpeed(double factor);

@@ -113,9 +113,14 @@ void SimulationControllerTest::stepRunsOneEvent()
     QVERIFY(controller.load(m_scenarioPath).ok());
     const Simulation &simulation = controller.world()->simulation();
     QSignalSpy advanced(&controller, &SimulationController::advanced);
+    quint64 dispatched = 0;
     for (int i = 1; i <= 5; ++i) {
+        const quint64 traced = simulation.trace().eventCount();
         QVERIFY(controller.step());
-        QCOMPARE(simulation.dispatchedEventCount(), quint64(i));
+        // Each step ends with the first event that left something in the trace.
+        QVERIFY(simulation.trace().eventCount() > traced);
+        QVERIFY(simulation.dispatchedEventCount() > dispatched);
+        dispatched = simulation.dispatchedEventCount();
         QCOMPARE(advanced.count(), i);
     }
     QCOMPARE(controller.runState(), SimulationController::RunState::Paused);
