@@ -610,6 +610,8 @@ QVariant AlarmEventsModel::displayData(const TraceEvent &event, int column) cons
             return tr("retry scheduled");
         if (event.subject == QLatin1String("deleted"))
             return tr("deleted");
+        if (event.subject == QLatin1String("completed"))
+            return tr("completed");
         return tr("set");
     case RetryCountColumn:
         // An alarm.run carries the handler's retryCount, and a retry's alarm.set the number of
@@ -618,7 +620,8 @@ QVariant AlarmEventsModel::displayData(const TraceEvent &event, int column) cons
             return event.numbers[0];
         return QString();
     case ScheduledColumn:
-        if (event.subject == QLatin1String("deleted") || event.numbers[1] <= 0)
+        if (event.subject == QLatin1String("deleted") || event.subject == QLatin1String("completed")
+            || event.numbers[1] <= 0)
             return QString();
         return formatRunOffset(event.numbers[1] * kMicrosecondsPerMillisecond, m_start);
     case ErrorColumn:

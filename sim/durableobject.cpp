@@ -925,6 +925,7 @@ void DurableObject::alarmFinished(const Status &status, bool changedDuringRun)
 {
     if (status) {
         m_alarmRetry = 0;
+        record(TraceKind::AlarmSet, QStringLiteral("completed"));
     } else if (!changedDuringRun && m_alarmRetry < settings().alarmMaxRetries) {
         // Retries back off exponentially from the base delay: 2 s, 4 s, 8 s, ...
         const SimDuration delay = settings().alarmRetryBase << m_alarmRetry;

@@ -30,7 +30,7 @@ enum class TraceKind : quint8 {
     ObjectReset, ///< a Durable Object was reset; in-flight calls fail with the error
     ObjectOverloaded, ///< a Durable Object rejected an event with an overload error
     StorageCommit, ///< a batch of a Durable Object's storage writes committed or failed
-    AlarmSet, ///< an alarm was set, deleted, or rescheduled for a retry
+    AlarmSet, ///< an alarm was set, deleted, rescheduled for a retry, or completed by a run
     AlarmRun, ///< an alarm handler started
     WsMessage, ///< a message from a client reached a Durable Object
     WsAutoResponse, ///< the runtime answered a message with the auto-response

@@ -134,7 +134,7 @@ void RoomInspectorTest::modelsPassTesterDuringRun()
     QVERIFY(m_controller->world()->isFinished());
     QCOMPARE(m_inspector->history()->rowCount(), 9);
     QCOMPARE(m_inspector->sockets()->rowCount(), 10);
-    QCOMPARE(m_inspector->alarmEvents()->rowCount(), 16);
+    QCOMPARE(m_inspector->alarmEvents()->rowCount(), 18);
 
     // A reload resets every model onto the new run, the room stays selected.
     QVERIFY(m_controller->reload().ok());
@@ -269,7 +269,7 @@ void RoomInspectorTest::alarmAfterRun()
     // Each request sets the alarm 2 s ahead. The first 3 runs fail, and the retries follow
     // 2 s, 4 s and 8 s after each failure.
     const AlarmEventsModel &events = *m_inspector->alarmEvents();
-    QCOMPARE(events.rowCount(), 16);
+    QCOMPARE(events.rowCount(), 18);
     const QStringList firstCycle = columnTexts(events, AlarmEventsModel::EventColumn).mid(0, 8);
     QCOMPARE(firstCycle,
         (QStringList { "set", "run", "retry scheduled", "run (retry)", "retry scheduled",
@@ -289,8 +289,13 @@ void RoomInspectorTest::alarmAfterRun()
     QCOMPARE(cell(events, 1, AlarmEventsModel::ErrorColumn), QString());
     QCOMPARE(events.index(2, 0).data(HighlightRole).value<Highlight>(), Highlight::Warning);
     QCOMPARE(events.index(1, 0).data(HighlightRole).value<Highlight>(), Highlight::None);
-    QCOMPARE(cell(events, 8, AlarmEventsModel::TimeColumn), QStringLiteral("t+80.004 s"));
-    QCOMPARE(cell(events, 15, AlarmEventsModel::EventColumn), QStringLiteral("run (retry)"));
+    // The fourth run succeeds, which clears the alarm.
+    QCOMPARE(cell(events, 8, AlarmEventsModel::EventColumn), QStringLiteral("completed"));
+    QCOMPARE(cell(events, 8, AlarmEventsModel::TimeColumn), QStringLiteral("t+56.004 s"));
+    QCOMPARE(cell(events, 8, AlarmEventsModel::ScheduledColumn), QString());
+    QCOMPARE(cell(events, 9, AlarmEventsModel::TimeColumn), QStringLiteral("t+80.004 s"));
+    QCOMPARE(cell(events, 16, AlarmEventsModel::EventColumn), QStringLiteral("run (retry)"));
+    QCOMPARE(cell(events, 17, AlarmEventsModel::EventColumn), QStringLiteral("completed"));
 }
 
 void RoomInspectorTest::socketsAfterRun()

@@ -123,6 +123,13 @@ void TestDoLab::alarmRetriesWithBackoff()
     // Set at 40 s and 80 s for 2 s later; three failures retry after 2, 4 and 8 s.
     QCOMPARE(runsMs, (QList<qint64> { 42'004, 44'004, 48'004, 56'004, 82'004, 84'004, 88'004, 96'004 }));
     QCOMPARE(retryCounts, (QList<qint64> { 0, 1, 2, 3, 0, 1, 2, 3 }));
+    // The fourth run of each cycle succeeds; alarm.set records the completion.
+    QList<qint64> completedMs;
+    for (const TraceEvent &event : m_run->events) {
+        if (event.kind == TraceKind::AlarmSet && event.subject == QStringLiteral("completed"))
+            completedMs << (event.time - start) / kMicrosecondsPerMillisecond;
+    }
+    QCOMPARE(completedMs, (QList<qint64> { 56'004, 96'004 }));
 
     const Report report = buildReport(*m_run->world);
     QCOMPARE(report.values.at(QStringLiteral("alarms.runs")), 8.0);
