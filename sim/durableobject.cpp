@@ -1454,7 +1454,9 @@ Pending<Done> DurableObjectState::blockConcurrencyWhile(std::function<Task<Statu
     auto finished = std::make_shared<bool>(false);
 
     // The timeout resets the object; the callback's later completion then changes nothing.
-    object.simulation().scheduleAfter(object.settings().blockConcurrencyTimeout,
+    // A callback that finishes in time cancels it, so it does not keep a run going.
+    const quint64 timeout = object.simulation().scheduleCancellable(
+            object.simulation().now() + object.settings().blockConcurrencyTimeout,
                                       [&object, weak = std::weak_ptr(instance), finished, state] {
                                           const auto instance = weak.lock();
                                           if (*finished || !instance || !instance->alive)
@@ -1470,11 +1472,13 @@ Pending<Done> DurableObjectState::blockConcurrencyWhile(std::function<Task<Statu
     object.simulation().spawn([](DurableObject &object, std::shared_ptr<DurableObject::Instance> instance,
                                  std::function<Task<Status>()> callback,
                                  std::shared_ptr<bool> finished,
-                                 std::shared_ptr<Pending<Done>::State> state) -> Task<void> {
+                                 std::shared_ptr<Pending<Done>::State> state,
+                                 quint64 timeout) -> Task<void> {
         const Status status = co_await callback();
         if (*finished || !instance->alive)
             co_return;
         *finished = true;
+        object.simulation().cancel(timeout);
         --object.m_blockingConcurrency;
         if (!status) {
             // A failing callback resets the object; the stubs that reached it stay broken.
@@ -1489,7 +1493,7 @@ Pending<Done> DurableObjectState::blockConcurrencyWhile(std::function<Task<Statu
             object.pump();
             object.scheduleIdleCheck();
         }
-    }(object, instance, std::move(callback), finished, state));
+    }(object, instance, std::move(callback), finished, state, timeout));
     return Pending<Done>(state);
 }
 

@@ -50,7 +50,7 @@ void Simulation::record(TraceEvent &&event)
     m_trace.record(std::move(event));
 }
 
-void Simulation::push(SimTime at, Event event)
+quint64 Simulation::push(SimTime at, Event event)
 {
     quint32 slot;
     if (m_freeSlots.empty()) {
@@ -61,8 +61,34 @@ void Simulation::push(SimTime at, Event event)
         m_freeSlots.pop_back();
         m_events[slot] = std::move(event);
     }
-    m_queue.push_back(QueueEntry { at, m_nextSequence++, slot });
+    const quint64 sequence = m_nextSequence++;
+    m_queue.push_back(QueueEntry { at, sequence, slot });
     std::push_heap(m_queue.begin(), m_queue.end(), Later());
+    return sequence;
+}
+
+quint64 Simulation::scheduleCancellable(SimTime at, std::function<void()> action)
+{
+    Q_ASSERT(at >= m_now);
+    Event event;
+    event.action = std::move(action);
+    return push(std::max(at, m_now), std::move(event));
+}
+
+bool Simulation::cancel(quint64 event)
+{
+    // A linear search and a rebuilt heap: cancelling is rare (a timeout that is no longer
+    // needed), and this keeps the heap entries small for the common path.
+    const auto found = std::find_if(m_queue.begin(), m_queue.end(),
+                                    [event](const QueueEntry &entry) { return entry.sequence == event; });
+    if (found == m_queue.end())
+        return false;
+    const quint32 slot = found->slot;
+    m_queue.erase(found);
+    std::make_heap(m_queue.begin(), m_queue.end(), Later());
+    m_events[slot] = Event {};
+    m_freeSlots.push_back(slot);
+    return true;
 }
 
 void Simulation::schedule(SimTime at, std::function<void()> action)

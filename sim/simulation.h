@@ -46,6 +46,11 @@ public:
         schedule(m_now + delay, std::move(action));
     }
     void resumeAt(SimTime at, std::coroutine_handle<> handle);
+    /// Like schedule(), but returns an identifier that cancel() takes.
+    quint64 scheduleCancellable(SimTime at, std::function<void()> action);
+    /// Removes an event scheduled with scheduleCancellable() that has not run yet, so that it
+    /// neither runs nor keeps the run going. Returns false when it already ran or was cancelled.
+    bool cancel(quint64 event);
 
     /// A function that an event calls with its target, payload and number.
     using PayloadCall = void (*)(void *target, const QByteArray &payload, qint64 number);
@@ -110,7 +115,7 @@ private:
             return a.at != b.at ? a.at > b.at : a.sequence > b.sequence;
         }
     };
-    void push(SimTime at, Event event);
+    quint64 push(SimTime at, Event event);
     void dispatchNext();
 
     quint64 m_seed;

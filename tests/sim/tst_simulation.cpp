@@ -140,6 +140,7 @@ class TestSimulation : public QObject
     Q_OBJECT
 
 private slots:
+    void cancelledEventNeverRuns();
     void eventOrder_data();
     void eventOrder();
     void eventScheduledDuringDispatch();
@@ -677,6 +678,25 @@ void TestSimulation::simulationRandomUsesDerivedSeed()
     Random expected(expectedDerivedSeed(7, "clients"));
     for (int i = 0; i < 4; ++i)
         QCOMPARE(fromSimulation.next(), expected.next());
+}
+
+void TestSimulation::cancelledEventNeverRuns()
+{
+    Simulation simulation(1, 0);
+    QList<int> ran;
+    const quint64 first = simulation.scheduleCancellable(seconds(1), [&ran] { ran << 1; });
+    const quint64 second = simulation.scheduleCancellable(seconds(30), [&ran] { ran << 2; });
+    simulation.schedule(seconds(2), [&ran] { ran << 3; });
+    QCOMPARE(simulation.pendingEventCount(), 3);
+
+    QVERIFY(simulation.cancel(second));
+    QCOMPARE(simulation.pendingEventCount(), 2);
+    QVERIFY(!simulation.cancel(second));
+    QCOMPARE(simulation.runUntil(seconds(60)), quint64(2));
+    QCOMPARE(ran, (QList<int> { 1, 3 }));
+    // The run ends with its last real event; the cancelled one at 30 s left no trace.
+    QCOMPARE(simulation.nextEventTime(), std::nullopt);
+    QVERIFY(!simulation.cancel(first));
 }
 
 QTEST_GUILESS_MAIN(TestSimulation)
