@@ -125,7 +125,8 @@ DurableObject::DurableObject(DurableObjectNamespace &ns, DurableObjectId id, Loc
     StorageLimits limits;
     limits.enforce = ns.settings().enforceStorageLimits;
     auto storage = DurableObjectStorage::create(ns.objectClass().backend, limits);
-    // An in-memory SQLite database only fails to open when memory runs out.
+    // NOTE: opening an in-memory SQLite database fails only when memory runs out, which this
+    // assertion does not handle in release builds.
     Q_ASSERT(storage.ok());
     m_storage = std::move(storage).value();
     m_history.push_back({ m_createdAt, ObjectState::Inactive, QStringLiteral("created") });
@@ -706,15 +707,20 @@ void DurableObject::noteWrite(bool gated)
     ++m_rowsWritten;
     if (gated)
         m_gatedBatch = m_openBatch;
-    if (!m_flushScheduled) {
-        m_flushScheduled = true;
-        // The batch closes at the end of the current turn: writes made with no await between
-        // them commit together.
-        simulation().scheduleAfter(0, [this, cancelled = m_confirmCancelled] {
-            if (!*cancelled)
-                flushBatch();
-        });
-    }
+    scheduleFlush();
+}
+
+void DurableObject::scheduleFlush()
+{
+    if (m_flushScheduled)
+        return;
+    m_flushScheduled = true;
+    // The batch closes at the end of the current turn, so writes made with no await between
+    // them commit together.
+    simulation().scheduleAfter(0, [this, cancelled = m_confirmCancelled] {
+        if (!*cancelled)
+            flushBatch();
+    });
 }
 
 void DurableObject::flushBatch()
@@ -966,11 +972,9 @@ void DurableObject::releaseHeldSends()
     }
 }
 
-void DurableObject::closeSocket(const std::shared_ptr<ServerWebSocket> &socket, int code,
-                                const QString &reason, bool clean)
+void DurableObject::retireSocket(const std::shared_ptr<ServerWebSocket> &socket, int code,
+                                 const QString &reason, bool clean)
 {
-    if (socket->state == ServerWebSocket::State::Closed)
-        return;
     setSocketState(*socket, ServerWebSocket::State::Closed);
     socket->closeCode = code;
     socket->closeReason = reason;
@@ -979,6 +983,14 @@ void DurableObject::closeSocket(const std::shared_ptr<ServerWebSocket> &socket, 
         std::erase(m_sockets, socket);
     record(TraceKind::WsServerClose, socket->client->name(), qint64(socket->connection), code,
            reason.toUtf8(), clean ? 1 : 0);
+}
+
+void DurableObject::closeSocket(const std::shared_ptr<ServerWebSocket> &socket, int code,
+                                const QString &reason, bool clean)
+{
+    if (socket->state == ServerWebSocket::State::Closed)
+        return;
+    retireSocket(socket, code, reason, clean);
     WebSocketClient *client = socket->client;
     simulation().scheduleAfter(m_namespace.latency(m_location, client->location()),
                                [client, code, reason] { client->closed(code, reason); });
@@ -1017,7 +1029,7 @@ void DurableObject::receiveMessage(const std::shared_ptr<ServerWebSocket> &socke
             enqueue(std::move(event));
         return;
     }
-    // An exact text match with the auto-response request is answered by the runtime, without
+    // The runtime replies to an exact text match of the auto-response request itself, without
     // waking the object or delivering an event.
     if (socket->hibernatable && m_autoResponse && !message.binary
         && message.data == m_autoResponse->first.toUtf8()
@@ -1055,15 +1067,15 @@ void DurableObject::receiveClose(const std::shared_ptr<ServerWebSocket> &socket,
         return;
     socket->clientSentClose = true;
     if (socket->serverSentClose) {
-        // The client's answer completes a close the server started.
+        // The client's Close frame completes a close that the server started.
         closeSocket(socket, socket->closeCode ? socket->closeCode : code, socket->closeReason, true);
         return;
     }
     if (settings().compatibility.webSocketAutoReplyToClose) {
         closeSocket(socket, code, reason, true);
     } else {
-        // Before web_socket_auto_reply_to_close the socket waits, CLOSING, for the handler to
-        // call close(); a client that gets no answer gives up with 1006.
+        // Before web_socket_auto_reply_to_close the socket stays CLOSING until the handler calls
+        // close(). A client that gets no reply gives up with 1006.
         setSocketState(*socket, ServerWebSocket::State::Closing);
         socket->closeCode = code;
         socket->closeReason = reason;
@@ -1089,11 +1101,8 @@ void DurableObject::receiveDisconnect(const std::shared_ptr<ServerWebSocket> &so
     if (socket->state == ServerWebSocket::State::Closed)
         return;
     const bool accepted = socket->accepted;
-    setSocketState(*socket, ServerWebSocket::State::Closed);
-    socket->closeCode = 1006;
-    socket->attachment.reset();
-    std::erase(m_sockets, socket);
-    record(TraceKind::WsServerClose, socket->client->name(), qint64(socket->connection), 1006);
+    // The client is gone, so nothing is sent to it.
+    retireSocket(socket, 1006, QString(), false);
     if (!accepted)
         return;
     auto event = std::make_shared<Event>();
@@ -1238,15 +1247,9 @@ Task<Result<QJsonValue>> StorageApi::transaction(
         m_object.m_storage->rollbackTransaction();
         result = committed.error();
     }
-    if (m_object.m_storage->transactionDepth() == 0 && m_object.m_openBatch != 0
-        && !m_object.m_flushScheduled) {
-        m_object.m_flushScheduled = true;
-        m_object.simulation().scheduleAfter(0, [object = &m_object,
-                                                cancelled = m_object.m_confirmCancelled] {
-            if (!*cancelled)
-                object->flushBatch();
-        });
-    }
+    // flushBatch() skips a batch while a transaction is open, so the batch flushes now.
+    if (m_object.m_storage->transactionDepth() == 0 && m_object.m_openBatch != 0)
+        m_object.scheduleFlush();
     co_return result;
 }
 

@@ -27,7 +27,7 @@ class DurableObject;
 class DurableObjectNamespace;
 class DurableObjectState;
 
-/// What the alarm handler receives: `alarm({retryCount, isRetry})`.
+/// The argument of the alarm handler: `alarm({retryCount, isRetry})`.
 struct AlarmInfo
 {
     int retryCount = 0;
@@ -186,7 +186,7 @@ public:
     StorageApi &storage() { return m_storage; }
     Simulation &simulation();
     LocationId location() const;
-    /// How the trace and the inspector name the object: "room lobby" or "object 1a2b…".
+    /// The object's name in the trace and the inspector: "room lobby" or "object 1a2b…".
     QString actorName() const;
     /// The number of this instance: 1 for the first constructor run, 2 after a reset, ...
     quint64 instance() const { return m_instance; }
@@ -203,10 +203,10 @@ public:
     /// `setTimeout` in virtual time: waits, keeping the object from hibernating. Returns false
     /// when the instance is gone by then (evicted or reset), so the caller can stop.
     Task<bool> sleep(SimDuration delay);
-    /// An outbound subrequest (`await fetch(upstream)`) answered after `latency`. It is not a
-    /// storage operation, so other events can run while it is in flight.
+    /// Sends an outbound subrequest (`await fetch(upstream)`) that returns after `latency`. It
+    /// is not a storage operation, so other events can run while it is in flight.
     Task<Result<HttpResponse>> fetch(HttpRequest request, SimDuration latency);
-    /// Host CPU work of `duration` that holds the object's thread.
+    /// Runs host CPU work of `duration`, which occupies the object's thread.
     Task<void> compute(SimDuration duration);
     /// Waits until storage writes made so far are durable; a KV put from an object waits so.
     Task<Status> waitForOutputGate();
@@ -411,6 +411,7 @@ private:
     Pending<T> completeLater(Result<T> result, SimDuration latency, bool lockInput);
     /// Records that a write entered the batch and schedules the batch's flush.
     void noteWrite(bool gated);
+    void scheduleFlush();
     void flushBatch();
     void confirmBatch(quint64 batch, bool ok);
     /// An Error for storage access while shutting down or after a reset, else nothing.
@@ -451,6 +452,9 @@ private:
     void closeSocket(const std::shared_ptr<ServerWebSocket> &socket, int code,
                      const QString &reason, bool clean);
     void closeAllSockets(int code, const QString &reason);
+    /// Marks a socket closed and drops it from the object, without telling the client.
+    void retireSocket(const std::shared_ptr<ServerWebSocket> &socket, int code,
+                      const QString &reason, bool clean);
     void addSocket(const std::shared_ptr<ServerWebSocket> &socket);
     void setSocketState(ServerWebSocket &socket, ServerWebSocket::State state);
     void releaseHeldSends();
