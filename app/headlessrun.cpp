@@ -103,8 +103,14 @@ int runHeadless(const QStringList &arguments)
         QStringLiteral("Start the run with the KV entries and the Durable Objects of a session "
                        "file that --save-session wrote. The file is only read."),
         QStringLiteral("FILE.sqlite"));
-    parser.addOptions({ seedOption, durationOption, reportOption, traceOption, loadSessionOption,
-                        kvImportOption, kvExportOption, saveSessionOption });
+    const QCommandLineOption profileOption(
+        QStringLiteral("profile"),
+        QStringLiteral("Platform settings to run with: local (wrangler dev on one machine: local "
+                       "KV and Durable Objects, no latency) or production. Replaces the "
+                       "scenario's own."),
+        QStringLiteral("local|production"));
+    parser.addOptions({ seedOption, durationOption, profileOption, reportOption, traceOption,
+                        loadSessionOption, kvImportOption, kvExportOption, saveSessionOption });
     if (!parser.parse(arguments))
         return fail(parser.errorText());
     if (parser.isSet(QStringLiteral("help"))) {
@@ -136,6 +142,10 @@ int runHeadless(const QStringList &arguments)
             return fail(QStringLiteral("invalid --duration \"%1\"; give a duration such as 30s, 1500ms or 5m")
                             .arg(parser.value(durationOption)));
         scenario.value().duration = *duration;
+    }
+    if (parser.isSet(profileOption)) {
+        if (Status applied = scenario.value().applyProfile(parser.value(profileOption)); !applied)
+            return fail(applied.error().message);
     }
 
     Result<std::unique_ptr<World>> world =

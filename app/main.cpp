@@ -1,5 +1,6 @@
 #include "headlessrun.h"
 #include "mainwindow.h"
+#include "serve.h"
 #include "simulationcontroller.h"
 
 #include <QApplication>
@@ -42,7 +43,9 @@ std::optional<int> parseGuiArguments(int argc, char *argv[], GuiOptions &options
         QStringLiteral("Simulator and inspector for Cloudflare Durable Objects coordinating "
                        "through Workers KV.\n\nOpens the GUI on SCENARIO, or on the bundled "
                        "kv-room scenario when none is given. To run a scenario without a "
-                       "display, use: roomscope run SCENARIO (see roomscope run --help)."));
+                       "display, use: roomscope run SCENARIO (see roomscope run --help); to "
+                       "let real clients join it over loopback HTTP and WebSockets, use: "
+                       "roomscope serve SCENARIO (see roomscope serve --help)."));
     parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
     const QCommandLineOption helpOption({ QStringLiteral("h"), QStringLiteral("help") },
         QStringLiteral("Show this help and exit."));
@@ -128,6 +131,12 @@ int main(int argc, char *argv[])
         QCoreApplication application(argc, argv);
         QCoreApplication::setApplicationName(QStringLiteral("roomscope"));
         return roomscope::runHeadless(QCoreApplication::arguments());
+    }
+    if (argc > 1 && QByteArray(argv[1]) == "serve") {
+        QCoreApplication application(argc, argv);
+        QCoreApplication::setApplicationName(QStringLiteral("roomscope"));
+        QCoreApplication::setApplicationVersion(QStringLiteral(ROOMSCOPE_VERSION));
+        return roomscope::runServe(QCoreApplication::arguments());
     }
 
     QCoreApplication::setApplicationName(QStringLiteral("roomscope"));

@@ -29,6 +29,9 @@ SimulationController::SimulationController(QObject *parent)
     m_frameTimer.setInterval(kFrameIntervalMs);
     m_frameTimer.setTimerType(Qt::PreciseTimer);
     connect(&m_frameTimer, &QTimer::timeout, this, &SimulationController::frame);
+    m_wakeTimer.setSingleShot(true);
+    m_wakeTimer.setTimerType(Qt::PreciseTimer);
+    connect(&m_wakeTimer, &QTimer::timeout, this, &SimulationController::wake);
     m_wallClock.start();
 }
 
@@ -48,6 +51,10 @@ Status SimulationController::load(
         qCWarning(lcController) << "cannot load scenario" << path << ":"
                                 << scenario.error().message;
         return scenario.error();
+    }
+    if (!m_profileOverride.isEmpty()) {
+        if (Status applied = scenario.value().applyProfile(m_profileOverride); !applied)
+            return applied.error();
     }
     Result<std::unique_ptr<World>> world = World::create(*scenario, seed, kvStoreFile);
     if (!world) {
@@ -102,7 +109,8 @@ SimulationController::RunState SimulationController::runState() const
 
 bool SimulationController::canRun() const
 {
-    return m_world && (!m_world->isFinished() || m_world->simulation().hasPendingEvents());
+    return m_world
+        && (m_keepRunning || !m_world->isFinished() || m_world->simulation().hasPendingEvents());
 }
 
 void SimulationController::setFrameBudgetMs(int milliseconds)
@@ -178,6 +186,61 @@ void SimulationController::sendRequest(const QString &actor, LocationId from, Ht
     updateRunState();
 }
 
+void SimulationController::deliverExternal(const std::function<void()> &action)
+{
+    if (!m_world)
+        return;
+    Simulation &simulation = m_world->simulation();
+    const bool realTime = m_running && !std::isinf(m_speed);
+    const qint64 deadlineNs = m_wallClock.nsecsElapsed() + m_frameBudgetNs;
+    if (realTime) {
+        const SimTime target = realTimeTarget();
+        if (runEvents(target, deadlineNs) && target > simulation.now())
+            simulation.runUntil(target);
+    }
+    action();
+    if (!m_running) {
+        Q_EMIT advanced();
+        updateRunState();
+        return;
+    }
+    if (realTime)
+        runEvents(simulation.now(), deadlineNs);
+    armWake();
+}
+
+void SimulationController::setKeepRunning(bool keep)
+{
+    m_keepRunning = keep;
+    updateRunState();
+}
+
+void SimulationController::wake()
+{
+    if (!m_world || !m_running || std::isinf(m_speed))
+        return;
+    Simulation &simulation = m_world->simulation();
+    SimTime target = realTimeTarget();
+    if (!runsPastEnd())
+        target = std::min(target, m_world->drainLimit());
+    if (runEvents(target, m_wallClock.nsecsElapsed() + m_frameBudgetNs) && target > simulation.now())
+        simulation.runUntil(target);
+    armWake();
+}
+
+void SimulationController::armWake()
+{
+    if (!m_world || !m_running || std::isinf(m_speed))
+        return;
+    const std::optional<SimTime> next = m_world->simulation().nextEventTime();
+    if (!next)
+        return;
+    const double waitMs = double(*next - realTimeTarget()) / 1000.0 / m_speed;
+    // Events due before the next frame would otherwise wait up to a frame interval.
+    if (waitMs < kFrameIntervalMs)
+        m_wakeTimer.start(std::max(0, int(std::ceil(waitMs))));
+}
+
 void SimulationController::notifyWorldEdited()
 {
     if (!m_world)
@@ -239,12 +302,13 @@ void SimulationController::runRealTimeFrame(qint64 deadlineNs)
 {
     Simulation &simulation = m_world->simulation();
     SimTime target = realTimeTarget();
-    if (!m_runPastEnd)
+    if (!runsPastEnd())
         target = std::min(target, m_world->drainLimit());
     if (runEvents(target, deadlineNs)) {
         if (target > simulation.now())
             simulation.runUntil(target);
         noteFrame(true);
+        armWake();
         return;
     }
     // The target moved away faster than events could run. Follow the wall clock from here
@@ -257,10 +321,10 @@ void SimulationController::runUnlimitedFrame(qint64 deadlineNs)
 {
     Simulation &simulation = m_world->simulation();
     const SimTime limit
-        = m_runPastEnd ? std::numeric_limits<SimTime>::max() : m_world->drainLimit();
+        = runsPastEnd() ? std::numeric_limits<SimTime>::max() : m_world->drainLimit();
     const bool drained = runEvents(limit, deadlineNs);
     // With nothing scheduled before the workloads end, jump there rather than to the drain limit.
-    if (drained && !m_runPastEnd && simulation.now() < m_world->workloadEnd())
+    if (drained && !runsPastEnd() && simulation.now() < m_world->workloadEnd())
         simulation.runUntil(m_world->workloadEnd());
     noteFrame(true);
 }
@@ -282,6 +346,8 @@ bool SimulationController::runEvents(SimTime limit, qint64 deadlineNs)
 
 void SimulationController::stopAtEnd()
 {
+    if (m_keepRunning)
+        return;
     if (m_runPastEnd) {
         if (!m_world->simulation().hasPendingEvents())
             setRunning(false);
@@ -344,6 +410,7 @@ void SimulationController::setRunning(bool running)
         m_frameTimer.start();
     } else {
         m_frameTimer.stop();
+        m_wakeTimer.stop();
         m_rateSamples.clear();
         setBehind(false);
     }

@@ -56,6 +56,11 @@ public:
     /// Durable Objects of the session file `kvStoreFile`.
     Status openSession(const QString &kvStoreFile);
 
+    /// Makes load() apply a platform profile ("local" or "production") to every scenario it
+    /// loads, as `--profile` does (Scenario::applyProfile); empty keeps each scenario's own.
+    void setProfileOverride(const QString &profile) { m_profileOverride = profile; }
+    const QString &profileOverride() const { return m_profileOverride; }
+
     World *world() const { return m_world.get(); }
     const QString &scenarioPath() const { return m_scenarioPath; }
     /// The session file the current run started from; empty for none.
@@ -82,6 +87,17 @@ public:
     /// views show request.start even while paused.
     void sendRequest(const QString &actor, LocationId from, HttpRequest request,
         std::function<void(const HttpResponse &)> done);
+    /// Runs `action`, which puts something from outside into the world (a real client's request
+    /// or message), at the current instant. While running in real time, the clock first moves
+    /// to the wall clock's instant and every event that `action` makes due at once runs before
+    /// this returns; a timer then wakes for the next event instead of waiting for a frame.
+    /// While paused, `action` runs at the paused instant and its events wait for run() or step().
+    void deliverExternal(const std::function<void()> &action);
+    /// Keeps the run going past its end, as serving real clients needs: the controller does not
+    /// pause when the workloads finish, and virtual time follows the wall clock.
+    void setKeepRunning(bool keep);
+    bool keepsRunning() const { return m_keepRunning; }
+
     /// Emits advanced() after a change made to the world outside its event queue, such as a
     /// room inspector action, so that every view shows it while the run is paused.
     void notifyWorldEdited();
@@ -121,6 +137,12 @@ private:
     };
 
     void frame();
+    /// Runs the events that have become due since the last frame, for the wake timer.
+    void wake();
+    /// Starts the wake timer when the next event is due before the next frame.
+    void armWake();
+    /// True when the run goes on past the end of the workloads.
+    bool runsPastEnd() const { return m_runPastEnd || m_keepRunning; }
     /// Runs events due at or before `limit` until the wall clock passes `deadlineNs`; returns
     /// true when no event due by `limit` is left.
     bool runEvents(SimTime limit, qint64 deadlineNs);
@@ -140,7 +162,10 @@ private:
     QString m_scenarioPath;
     QString m_kvStoreFile;
     std::optional<quint64> m_seedOverride;
+    QString m_profileOverride;
     QTimer m_frameTimer;
+    QTimer m_wakeTimer;
+    bool m_keepRunning = false;
     QElapsedTimer m_wallClock;
     qint64 m_frameBudgetNs = qint64(kDefaultFrameBudgetMs) * 1'000'000;
     double m_speed = 1.0;

@@ -949,17 +949,21 @@ void DurableObject::alarmFinished(const Status &status, bool changedDuringRun)
 // WebSockets
 
 void DurableObject::sendToClient(const std::shared_ptr<ServerWebSocket> &socket,
-                                 const QByteArray &message, bool)
+                                 const QByteArray &message, bool binary)
 {
     ++socket->messagesSent;
     socket->bytesSent += message.size();
     WebSocketClient *client = socket->client;
     const SimTime sentAt = simulation().now();
     const SimDuration latency = m_namespace.latency(m_location, client->location());
-    const auto deliver = [](void *target, const QByteArray &payload, qint64 sentTime) {
+    const auto deliverText = [](void *target, const QByteArray &payload, qint64 sentTime) {
         static_cast<WebSocketClient *>(target)->messageReceived(payload, sentTime);
     };
-    simulation().scheduleCall(sentAt + latency, deliver, client, message, sentAt);
+    const auto deliverBinary = [](void *target, const QByteArray &payload, qint64 sentTime) {
+        static_cast<WebSocketClient *>(target)->binaryMessageReceived(payload, sentTime);
+    };
+    simulation().scheduleCall(sentAt + latency, binary ? +deliverBinary : +deliverText, client,
+                              message, sentAt);
 }
 
 void DurableObject::releaseHeldSends()

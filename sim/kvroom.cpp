@@ -90,7 +90,8 @@ Task<HttpResponse> KvRoom::put(const HttpRequest &request,
 SimTime KvRoom::nextWriteAllowedAt(const QString &key) const
 {
     const auto it = m_lastWriteDoneAt.find(key);
-    if (it == m_lastWriteDoneAt.end())
+    // A namespace that never rate-limits (local development) needs no pacing.
+    if (it == m_lastWriteDoneAt.end() || m_kv.settings().writeRateLimit == WriteRateLimit::Off)
         return m_simulation.start();
     return it->second + m_kv.settings().sameKeyWriteInterval;
 }

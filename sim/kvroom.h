@@ -29,7 +29,8 @@ struct PendingWrite
 ///
 /// Its KV writes go through one queue with one write in flight at a time. A key is written again
 /// only once the same-key interval has passed since its previous write completed, so the room
-/// itself never provokes a 429. A write queued while an earlier write to the same key is still
+/// itself never provokes a 429; when the namespace does not rate-limit writes (the local
+/// profile), writes go out back to back. A write queued while an earlier write to the same key is still
 /// waiting replaces that write's value (last value wins) and completes with it.
 ///
 /// Sockets are accepted with the hibernation API, so the room hibernates once its queue is empty

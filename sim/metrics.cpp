@@ -93,6 +93,7 @@ void Metrics::observe(const TraceEvent &event)
     case TraceKind::WsMessage:
     case TraceKind::WsAutoResponse:
     case TraceKind::WsServerClose:
+    case TraceKind::Gateway:
     case TraceKind::Count:
         break;
     }

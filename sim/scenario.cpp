@@ -668,6 +668,34 @@ void readExpectations(Reader &reader, const QJsonObject &root, Scenario &scenari
 
 } // namespace
 
+Status Scenario::applyProfile(const QString &profile)
+{
+    const std::optional<KvProfile> kvProfile = kvProfileFromName(profile);
+    if (!kvProfile)
+        return Error::error(QStringLiteral("Unknown profile \"%1\": use local or production.")
+                                    .arg(profile));
+    const qsizetype maxValueBytes = kv.maxValueBytes;
+    const KvPlan plan = kv.plan;
+    kv = kvSettingsForProfile(*kvProfile);
+    kv.maxValueBytes = maxValueBytes;
+    kv.plan = plan;
+    durableObjectProfile = profile;
+    durableObjects.enforceStorageLimits = *kvProfile == KvProfile::Production;
+    if (*kvProfile == KvProfile::Local) {
+        // wrangler dev runs the Worker, its objects and the stores in one process.
+        localLatency = 0;
+        latencies.clear();
+        for (size_t a = 0; a < locations.size(); ++a) {
+            for (size_t b = a + 1; b < locations.size(); ++b)
+                latencies.push_back({ locations[a].name, locations[b].name, 0 });
+        }
+        jitterPercent = 0;
+        durableObjects.storageReadLatency = 0;
+        durableObjects.storageCommitLatency = 0;
+    }
+    return Done {};
+}
+
 Result<Scenario> Scenario::load(const QString &path)
 {
     QFile file(path);

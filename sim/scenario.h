@@ -95,6 +95,12 @@ struct Scenario
     std::vector<Workload> workloads;
     std::vector<Expectation> expectations;
 
+    /// Replaces the scenario's platform settings with a profile's, as `--profile` does:
+    /// "local" is `wrangler dev` on one machine (local KV and Durable Objects, no network or
+    /// storage latency), "production" the platform's documented defaults. Returns an error
+    /// naming the profile for any other name.
+    Status applyProfile(const QString &profile);
+
     /// Reads and checks a scenario file. Errors name the file, line, column and field.
     static Result<Scenario> load(const QString &path);
     /// Parses scenario JSON; `sourceName` is the file name used in error messages.

@@ -31,6 +31,7 @@ constexpr std::array<TraceKindInfo, size_t(TraceKind::Count)> kKindInfo = { {
     { "ws.message", "client", { "connection", "bytes", "binary" }, "value" },
     { "ws.auto-response", "client", { "connection", nullptr, nullptr }, nullptr },
     { "ws.server-close", "client", { "connection", "code", "clean" }, "reason" },
+    { "gateway", "event", { "port", "status", nullptr }, "detail" },
 } };
 
 QString valueText(const QByteArray &value, int maxChars)

@@ -35,6 +35,8 @@ enum class TraceKind : quint8 {
     WsMessage, ///< a message from a client reached a Durable Object
     WsAutoResponse, ///< the runtime answered a message with the auto-response
     WsServerClose, ///< a Durable Object's end of a WebSocket closed
+    /// The loopback gateway started or stopped, or refused a real client; value is the reason
+    Gateway,
     Count
 };
 

@@ -31,6 +31,12 @@ public:
     virtual void opened(quint64 connection) = 0;
     /// Called when a message from the server arrives.
     virtual void messageReceived(const QByteArray &message, SimTime sentAt) = 0;
+    /// Called when a binary message from the server arrives. Clients that do not tell text from
+    /// binary leave it to messageReceived().
+    virtual void binaryMessageReceived(const QByteArray &message, SimTime sentAt)
+    {
+        messageReceived(message, sentAt);
+    }
     /// Called when the connection has closed with this code, 1006 when it ended abnormally.
     virtual void closed(int code, const QString &reason) = 0;
     /// Whether the client answers a server's Close frame, as RFC 6455 asks. A client that does

@@ -249,7 +249,23 @@ SimDuration World::edgeLatency(LocationId location)
     return m_locations.sampleLatency(location, location, m_edgeRandom);
 }
 
-Task<HttpResponse> World::request(QString actor, LocationId from, HttpRequest request)
+RealClient &World::addRealClient(const QString &room, LocationId location, const QString &peer)
+{
+    const QString name = QStringLiteral("real/%1").arg(m_realClients.size() + 1);
+    m_realClients.push_back(std::make_unique<RealClient>(*m_simulation, name, room, location,
+                                                         m_locations.name(location), peer));
+    RealClient &client = *m_realClients.back();
+
+    TraceEvent event;
+    event.kind = TraceKind::WsConnect;
+    event.actor = name;
+    event.location = m_locations.name(location);
+    event.subject = room;
+    m_simulation->record(std::move(event));
+    return client;
+}
+
+Task<HttpResponse> World::request(QString actor, LocationId from, HttpRequest request, Route route)
 {
     const quint64 id = m_simulation->nextId();
     const QString roomId = request.queryItem(QStringLiteral("roomId"));
@@ -266,9 +282,11 @@ Task<HttpResponse> World::request(QString actor, LocationId from, HttpRequest re
         m_simulation->record(std::move(event));
     }
 
-    co_await m_simulation->sleep(edgeLatency(from));
+    if (route == Route::Edge)
+        co_await m_simulation->sleep(edgeLatency(from));
     HttpResponse response = co_await m_worker->fetch(from, std::move(request));
-    co_await m_simulation->sleep(edgeLatency(from));
+    if (route == Route::Edge)
+        co_await m_simulation->sleep(edgeLatency(from));
 
     TraceEvent event;
     event.kind = TraceKind::RequestEnd;
@@ -285,15 +303,17 @@ Task<HttpResponse> World::request(QString actor, LocationId from, HttpRequest re
 }
 
 void World::sendRequest(QString actor, LocationId from, HttpRequest request,
-                        std::function<void(const HttpResponse &)> done)
+                        std::function<void(const HttpResponse &)> done, Route route)
 {
     auto run = [](World *world, QString actor, LocationId from, HttpRequest request,
-                  std::function<void(const HttpResponse &)> done) -> Task<void> {
-        const HttpResponse response = co_await world->request(actor, from, std::move(request));
+                  std::function<void(const HttpResponse &)> done, Route route) -> Task<void> {
+        const HttpResponse response =
+                co_await world->request(actor, from, std::move(request), route);
         if (done)
             done(response);
     };
-    m_simulation->spawn(run(this, std::move(actor), from, std::move(request), std::move(done)));
+    m_simulation->spawn(
+            run(this, std::move(actor), from, std::move(request), std::move(done), route));
 }
 
 HttpRequest World::workloadRequest(const Scenario::Workload &workload, Random &random,

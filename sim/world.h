@@ -5,6 +5,7 @@
 #include "kvroom.h"
 #include "location.h"
 #include "metrics.h"
+#include "realclient.h"
 #include "scenario.h"
 #include "simulation.h"
 #include "websocket.h"
@@ -104,11 +105,22 @@ public:
     /// How many Durable Objects the session file restored.
     int restoredObjectCount() const { return m_restoredObjects; }
 
+    /// How a request reaches the Worker.
+    enum class Route {
+        Edge, ///< from a simulated client: one edge hop each way, sampled from `from`'s latency
+        Direct, ///< from a real client: its real network already took its time
+    };
     /// Sends a request from `from` through the Worker, recording request.start and request.end.
-    Task<HttpResponse> request(QString actor, LocationId from, HttpRequest request);
+    Task<HttpResponse> request(QString actor, LocationId from, HttpRequest request,
+                               Route route = Route::Edge);
     /// Starts a request and calls `done` with the response when it arrives.
     void sendRequest(QString actor, LocationId from, HttpRequest request,
-                     std::function<void(const HttpResponse &)> done);
+                     std::function<void(const HttpResponse &)> done, Route route = Route::Edge);
+
+    /// Adds a real client that the gateway is connecting; the world keeps it for the whole run,
+    /// since the object's scheduled messages and closes may still refer to it.
+    RealClient &addRealClient(const QString &room, LocationId location, const QString &peer);
+    const std::vector<std::unique_ptr<RealClient>> &realClients() const { return m_realClients; }
 
     /// The one-way latency inside a location, for a client to reach its Worker.
     SimDuration edgeLatency(LocationId location);
@@ -126,6 +138,7 @@ private:
     std::unique_ptr<DurableObjectNamespace> m_rooms;
     std::unique_ptr<KvRoomWorker> m_worker;
     std::vector<std::unique_ptr<SimulatedClient>> m_clients;
+    std::vector<std::unique_ptr<RealClient>> m_realClients;
     Metrics m_metrics;
     Random m_edgeRandom;
     SimTime m_workloadEnd = 0;
