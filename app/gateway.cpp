@@ -400,7 +400,7 @@ void Gateway::upgradeAnswered(const std::shared_ptr<Upgrade> &upgrade, const Htt
     if (upgrade->link) {
         // NOTE: the handshake has finished before a Worker with simulated latency answered, so
         // a refusal reaches the client as a close instead of the HTTP response.
-        upgrade->link->close(QWebSocketProtocol::CloseCodeAbnormalDisconnection,
+        upgrade->link->close(QWebSocketProtocol::CloseCodeBadOperation,
                              QStringLiteral("The Worker answered the upgrade with %1: %2")
                                      .arg(response.status)
                                      .arg(QString::fromUtf8(response.body.trimmed().left(100))));
@@ -419,7 +419,7 @@ void Gateway::takeWebSockets()
         peer += QLatin1Char(':') + QString::number(socket->peerPort());
         const auto found = m_pendingUpgrades.find(peer);
         if (found == m_pendingUpgrades.end()) {
-            socket->close(QWebSocketProtocol::CloseCodeAbnormalDisconnection,
+            socket->close(QWebSocketProtocol::CloseCodeBadOperation,
                           QStringLiteral("Roomscope gateway: no upgrade is pending for %1").arg(peer));
             socket.release()->deleteLater();
             continue;

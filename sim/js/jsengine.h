@@ -1,0 +1,131 @@
+#pragma once
+
+// The only folder of Roomscope that includes SpiderMonkey's headers. Everything outside sim/js/
+// reaches JavaScript through the classes declared in this folder, so that an engine upgrade
+// touches nothing else.
+
+#include "mozjs.h"
+
+#include "result.h"
+
+#include <QString>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace roomscope::js {
+
+/// A JavaScript exception as the platform reports it, with where it was thrown.
+struct ScriptError
+{
+    QString name; ///< "TypeError", "ReferenceError", ...
+    QString message;
+    QString stack; ///< the `stack` property: one "function@file:line:column" frame per line
+    QString fileName;
+    int line = 0;
+    int column = 0;
+    /// True when the watchdog stopped the script; such an error cannot be caught in JavaScript.
+    bool interrupted = false;
+
+    /// "TypeError: message" as JavaScript prints it.
+    QString toString() const;
+    /// The error with its source position, such as "TypeError: x (worker.js:12:5)".
+    QString toStringWithPosition() const;
+    Error toError() const;
+};
+
+/// The clock and random source a realm reads, supplied by the simulation.
+struct RealmHost
+{
+    /// Milliseconds since the Unix epoch in virtual time, for Date.now() and new Date().
+    std::function<double()> nowMs;
+    /// A uniform double in [0, 1), for Math.random().
+    std::function<double()> random;
+};
+
+/// The SpiderMonkey context of the calling thread, its promise job queue and its watchdog.
+///
+/// There is one engine per thread (SpiderMonkey allows one JSContext per thread). Promise jobs
+/// do not run on their own: the simulation calls runJobs() at the points where the platform
+/// would perform a microtask checkpoint, so user code runs in the same order on every run.
+class Engine
+{
+public:
+    /// The calling thread's engine, created on first use.
+    static Engine &current();
+    ~Engine();
+    Engine(const Engine &) = delete;
+    Engine &operator=(const Engine &) = delete;
+
+    JSContext *context() const { return m_context; }
+
+    /// Runs promise jobs until none is left; returns how many ran. A job that throws is reported
+    /// through `onUncaught` (set by the caller) and does not stop the others.
+    int runJobs();
+    bool hasPendingJobs() const { return !m_jobs.empty(); }
+    std::function<void(const ScriptError &)> onUncaught;
+
+    /// Stops any script that runs longer than `limit` of wall time with an uncatchable
+    /// termination. Zero turns the watchdog off.
+    void setWatchdogLimit(std::chrono::milliseconds limit) { m_watchdogLimit = limit; }
+    std::chrono::milliseconds watchdogLimit() const { return m_watchdogLimit; }
+
+    /// Marks the start and end of a call into JavaScript, for the watchdog. Nested calls count
+    /// as one. Use ScriptScope rather than calling these directly.
+    void enterScript();
+    void leaveScript();
+    /// True when the last script was stopped by the watchdog (cleared by enterScript()).
+    bool wasInterrupted() const { return m_interrupted; }
+
+    /// The host of the realm whose code runs now, for the clock and Math.random.
+    static RealmHost *currentHost();
+    static void setCurrentHost(RealmHost *host);
+
+    /// Takes the pending exception off the context and describes it.
+    ScriptError takeException();
+
+private:
+    class JobQueue;
+    Engine();
+    void watchdogLoop();
+    static bool interruptCallback(JSContext *context);
+
+    JSContext *m_context = nullptr;
+    std::unique_ptr<JobQueue> m_jobQueue;
+    std::deque<JS::PersistentRooted<JSObject *>> m_jobs;
+
+    std::chrono::milliseconds m_watchdogLimit { 0 };
+    int m_scriptDepth = 0;
+    bool m_interrupted = false;
+    std::atomic<bool> m_interruptRequested { false };
+    std::mutex m_watchdogMutex;
+    std::condition_variable m_watchdogWake;
+    std::chrono::steady_clock::time_point m_deadline;
+    quint64 m_scriptEpoch = 0; ///< changes on each outermost enterScript()
+    bool m_stopping = false;
+    std::thread m_watchdog;
+};
+
+/// Brackets a call into JavaScript for the watchdog.
+class ScriptScope
+{
+public:
+    ScriptScope() { Engine::current().enterScript(); }
+    ~ScriptScope() { Engine::current().leaveScript(); }
+    ScriptScope(const ScriptScope &) = delete;
+    ScriptScope &operator=(const ScriptScope &) = delete;
+};
+
+/// Converts a JavaScript string value to a QString; non-strings are converted with ToString.
+QString toQString(JSContext *context, JS::HandleValue value);
+QString toQString(JSContext *context, JSString *string);
+/// Creates a JavaScript string from a QString; null on failure (an exception is pending).
+JSString *newString(JSContext *context, const QString &text);
+
+} // namespace roomscope::js
