@@ -3,6 +3,7 @@
 #include "durableobjectnamespace.h"
 #include "kvnamespace.h"
 #include "websocket.h"
+#include "worker.h"
 
 #include <deque>
 #include <map>
@@ -71,13 +72,12 @@ private:
 
 /// The Worker in front of the rooms: reads `?roomId=`, gets the room's stub with
 /// `env.ROOMS.getByName(roomId)` and forwards the request, as the reference Worker does.
-class KvRoomWorker
+class KvRoomWorker : public Worker
 {
 public:
     explicit KvRoomWorker(DurableObjectNamespace &rooms) : m_rooms(rooms) { }
 
-    /// Handles a request in the Worker running at `location`.
-    Task<HttpResponse> fetch(LocationId location, HttpRequest request);
+    Task<HttpResponse> fetch(LocationId location, HttpRequest request) override;
 
 private:
     DurableObjectNamespace &m_rooms;

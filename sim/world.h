@@ -136,7 +136,7 @@ private:
     LocationMap m_locations;
     std::unique_ptr<KvNamespace> m_kv;
     std::unique_ptr<DurableObjectNamespace> m_rooms;
-    std::unique_ptr<KvRoomWorker> m_worker;
+    std::unique_ptr<Worker> m_worker;
     std::vector<std::unique_ptr<SimulatedClient>> m_clients;
     std::vector<std::unique_ptr<RealClient>> m_realClients;
     Metrics m_metrics;

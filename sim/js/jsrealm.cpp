@@ -118,11 +118,17 @@ JSObject *Realm::compileModule(const QString &path, const QByteArray &source)
     return module;
 }
 
+Realm *Realm::current(JSContext *context)
+{
+    JSObject *global = JS::CurrentGlobalOrNull(context);
+    return global ? static_cast<Realm *>(JS::GetReservedSlot(global, kRealmSlot).toPrivate())
+                  : nullptr;
+}
+
 JSObject *Realm::resolveHook(JSContext *context, JS::HandleValue referencingPrivate,
                              JS::HandleObject moduleRequest)
 {
-    JSObject *global = JS::CurrentGlobalOrNull(context);
-    auto *realm = static_cast<Realm *>(JS::GetReservedSlot(global, kRealmSlot).toPrivate());
+    Realm *realm = current(context);
     const QString referencing =
             referencingPrivate.isString() ? toQString(context, referencingPrivate) : QString();
     const QString specifier =

@@ -23,7 +23,13 @@ public:
     Realm(const Realm &) = delete;
     Realm &operator=(const Realm &) = delete;
 
+    /// The realm whose global object is current on the context.
+    static Realm *current(JSContext *context);
+
     JSContext *context() const { return m_context; }
+    /// An object of the embedder's, such as the Runtime that owns the realm.
+    void setEmbedder(void *embedder) { m_embedder = embedder; }
+    void *embedder() const { return m_embedder; }
     JSObject *global() const { return m_global; }
     RealmHost &host() { return m_host; }
 
@@ -55,6 +61,7 @@ private:
     QHash<QString, QByteArray> m_builtinSources;
     ModuleLoader m_loader;
     std::optional<ScriptError> m_lastError;
+    void *m_embedder = nullptr;
 };
 
 /// Makes a realm current for the clock and Math.random and enters its compartment.

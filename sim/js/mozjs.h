@@ -4,6 +4,7 @@
 // `slots` as a macro, and SpiderMonkey's headers use it as a field name.
 
 #include <jsapi.h>
+#include <jsfriendapi.h>
 
 #include <js/Array.h>
 #include <js/ArrayBuffer.h>
@@ -22,3 +23,4 @@
 #include <js/Promise.h>
 #include <js/PropertyAndElement.h>
 #include <js/SourceText.h>
+#include <js/experimental/TypedData.h>
