@@ -109,8 +109,19 @@ int runHeadless(const QStringList &arguments)
                        "KV and Durable Objects, no latency) or production. Replaces the "
                        "scenario's own."),
         QStringLiteral("local|production"));
+    const QCommandLineOption kvOption(QStringLiteral("kv"),
+        QStringLiteral("For a Worker module: the name of its KV namespace binding (default KV)."),
+        QStringLiteral("BINDING"));
+    const QCommandLineOption doOption(QStringLiteral("do"),
+        QStringLiteral("For a Worker module: its Durable Object binding and the exported class, "
+                       "such as ROOMS=Room."),
+        QStringLiteral("BINDING=CLASS"));
+    const QCommandLineOption sqliteOption(QStringLiteral("sqlite-class"),
+        QStringLiteral("For a Worker module: the class is SQLite-backed (new_sqlite_classes)."),
+        QStringLiteral("CLASS"));
     parser.addOptions({ seedOption, durationOption, profileOption, reportOption, traceOption,
-                        loadSessionOption, kvImportOption, kvExportOption, saveSessionOption });
+                        loadSessionOption, kvImportOption, kvExportOption, saveSessionOption,
+                        kvOption, doOption, sqliteOption });
     if (!parser.parse(arguments))
         return fail(parser.errorText());
     if (parser.isSet(QStringLiteral("help"))) {
@@ -119,7 +130,7 @@ int runHeadless(const QStringList &arguments)
     }
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 2)
-        return fail(QStringLiteral("give one scenario file, for example: roomscope run resources/scenarios/kv-room.json"));
+        return fail(QStringLiteral("give one scenario file or Worker module, for example: roomscope run resources/scenarios/kv-room.json"));
 
     std::optional<quint64> seed;
     if (parser.isSet(seedOption)) {
@@ -133,7 +144,12 @@ int runHeadless(const QStringList &arguments)
     if (format != QLatin1String("text") && format != QLatin1String("json"))
         return fail(QStringLiteral("invalid --report \"%1\"; give text or json").arg(format));
 
-    Result<Scenario> scenario = Scenario::load(positional.at(1));
+    const QString target = positional.at(1);
+    const bool module = target.endsWith(QLatin1String(".js")) || target.endsWith(QLatin1String(".mjs"));
+    Result<Scenario> scenario = module
+        ? Scenario::forWorkerModule(target, parser.value(kvOption), parser.value(doOption),
+                                    parser.isSet(sqliteOption))
+        : Scenario::load(target);
     if (!scenario)
         return fail(scenario.error().message);
     if (parser.isSet(durationOption)) {

@@ -62,7 +62,8 @@ Result<ServeOptions> parseServeArguments(const QStringList &arguments)
             "Ctrl+C."));
     parser.addHelpOption();
     parser.addPositionalArgument(QStringLiteral("serve"), QStringLiteral("The serve command."));
-    parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("The scenario JSON file."));
+    parser.addPositionalArgument(QStringLiteral("scenario"),
+            QStringLiteral("The scenario JSON file, or a Worker module (.js or .mjs)."));
     const QCommandLineOption portOption(QStringLiteral("port"),
             QStringLiteral("TCP port to listen on (default 8787; 0 picks a free port)."),
             QStringLiteral("P"));
@@ -116,6 +117,17 @@ Result<ServeOptions> parseServeArguments(const QStringList &arguments)
             QStringLiteral("Stop after this many seconds of wall time (default: serve until "
                            "interrupted)."),
             QStringLiteral("SECONDS"));
+    const QCommandLineOption kvOption(QStringLiteral("kv"),
+            QStringLiteral("For a Worker module: the name of its KV namespace binding (default KV)."),
+            QStringLiteral("BINDING"));
+    const QCommandLineOption doOption(QStringLiteral("do"),
+            QStringLiteral("For a Worker module: its Durable Object binding and the exported "
+                           "class, such as ROOMS=Room."),
+            QStringLiteral("BINDING=CLASS"));
+    const QCommandLineOption sqliteOption(QStringLiteral("sqlite-class"),
+            QStringLiteral("For a Worker module: the class is SQLite-backed (new_sqlite_classes)."),
+            QStringLiteral("CLASS"));
+    parser.addOptions({ kvOption, doOption, sqliteOption });
     parser.addOptions({ portOption, listenOption, nonLoopbackOption, originOption, hostOption,
                         messageOption, queueOption, connectionsOption, pingOption,
                         pingTimeoutOption, idleOption, locationOption, profileOption, seedOption,
@@ -133,6 +145,9 @@ Result<ServeOptions> parseServeArguments(const QStringList &arguments)
         return Error::error(QStringLiteral(
                 "give one scenario file, for example: roomscope serve resources/scenarios/kv-room.json"));
     options.scenarioPath = positional.at(1);
+    options.kvBinding = parser.value(kvOption);
+    options.objectsBinding = parser.value(doOption);
+    options.sqliteClass = parser.isSet(sqliteOption);
 
     GatewaySettings &gateway = options.gateway;
     if (parser.isSet(portOption)) {
@@ -208,6 +223,7 @@ int runServe(const QStringList &arguments)
 
     SimulationController controller;
     controller.setProfileOverride(options.profile);
+    controller.setModuleBindings(options.kvBinding, options.objectsBinding, options.sqliteClass);
     if (Status loaded = controller.load(options.scenarioPath, options.seed); !loaded) {
         err << "roomscope serve: " << loaded.error().message << '\n';
         return kExitInvalidInput;

@@ -12,6 +12,9 @@ struct ServeOptions
     QString scenarioPath;
     std::optional<quint64> seed;
     QString profile; ///< empty keeps the scenario's
+    QString kvBinding; ///< --kv, for a Worker module
+    QString objectsBinding; ///< --do BINDING=CLASS, for a Worker module
+    bool sqliteClass = false; ///< --sqlite-class, for a Worker module
     int exitAfterSeconds = 0; ///< 0 serves until interrupted
     GatewaySettings gateway;
     QString helpText; ///< set when --help was given: print it and exit

@@ -46,7 +46,10 @@ SimulationController::~SimulationController()
 Status SimulationController::load(
     const QString &path, std::optional<quint64> seed, const QString &kvStoreFile)
 {
-    Result<Scenario> scenario = Scenario::load(path);
+    const bool module = path.endsWith(QLatin1String(".js")) || path.endsWith(QLatin1String(".mjs"));
+    Result<Scenario> scenario = module
+            ? Scenario::forWorkerModule(path, m_moduleKv, m_moduleObjects, m_moduleSqlite)
+            : Scenario::load(path);
     if (!scenario) {
         qCWarning(lcController) << "cannot load scenario" << path << ":"
                                 << scenario.error().message;

@@ -94,6 +94,8 @@ void Metrics::observe(const TraceEvent &event)
     case TraceKind::WsAutoResponse:
     case TraceKind::WsServerClose:
     case TraceKind::Gateway:
+    case TraceKind::Console:
+    case TraceKind::ScriptError:
     case TraceKind::Count:
         break;
     }

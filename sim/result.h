@@ -11,7 +11,15 @@ namespace roomscope {
 struct Error
 {
     /// The last two are DOMExceptions, named as their `name` property reads.
-    enum class Kind { Error, TypeError, RangeError, SyntaxError, InvalidAccessError, DomSyntaxError };
+    enum class Kind {
+        Error,
+        TypeError,
+        RangeError,
+        SyntaxError,
+        InvalidAccessError,
+        DomSyntaxError,
+        ReferenceError, ///< thrown by the user's JavaScript
+    };
 
     Kind kind = Kind::Error;
     QString message;
@@ -74,6 +82,8 @@ inline QString Error::name() const
         return QStringLiteral("SyntaxError");
     case Kind::InvalidAccessError:
         return QStringLiteral("InvalidAccessError");
+    case Kind::ReferenceError:
+        return QStringLiteral("ReferenceError");
     case Kind::Error:
         break;
     }

@@ -394,7 +394,8 @@ void readWorker(Reader &reader, const QJsonObject &root, Scenario &scenario)
     const QJsonObject worker = reader.object(root.value(QStringLiteral("worker")), path);
     reader.checkMembers(worker, path,
                         { QStringLiteral("name"), QStringLiteral("roomsBinding"),
-                          QStringLiteral("roomClass"), QStringLiteral("connectSpread") });
+                          QStringLiteral("roomClass"), QStringLiteral("connectSpread"),
+                          QStringLiteral("module"), QStringLiteral("vars") });
     scenario.workerName = reader.string(worker, path, QStringLiteral("name"), scenario.workerName);
     scenario.roomsBinding =
         reader.string(worker, path, QStringLiteral("roomsBinding"), scenario.roomsBinding);
@@ -402,6 +403,13 @@ void readWorker(Reader &reader, const QJsonObject &root, Scenario &scenario)
         reader.string(worker, path, QStringLiteral("roomClass"), scenario.roomClassName);
     scenario.clientConnectSpread = reader.duration(worker, path, QStringLiteral("connectSpread"),
                                                    scenario.clientConnectSpread);
+    scenario.workerModule = reader.string(worker, path, QStringLiteral("module"), QString());
+    if (worker.contains(QStringLiteral("vars"))) {
+        const QJsonObject vars =
+                reader.object(worker.value(QStringLiteral("vars")), Reader::child(path, QStringLiteral("vars")));
+        for (auto it = vars.begin(); it != vars.end(); ++it)
+            scenario.workerVars.emplace_back(it.key(), it.value());
+    }
 }
 
 void readDurableObjects(Reader &reader, const QJsonObject &root, Scenario &scenario)
@@ -667,6 +675,38 @@ void readExpectations(Reader &reader, const QJsonObject &root, Scenario &scenari
 }
 
 } // namespace
+
+Result<Scenario> Scenario::forWorkerModule(const QString &modulePath, const QString &kvBinding,
+                                           const QString &objectsBinding, bool sqliteClass)
+{
+    const QFileInfo module(modulePath);
+    if (!module.isFile())
+        return Error::error(QStringLiteral("%1 is not a file: give the path of the Worker's "
+                                           "JavaScript module.").arg(modulePath));
+    Scenario scenario;
+    scenario.name = module.completeBaseName();
+    scenario.description = QStringLiteral("The Worker module %1, served as wrangler dev serves it.")
+                                   .arg(module.fileName());
+    scenario.sourcePath = module.absoluteFilePath();
+    scenario.workerModule = module.absoluteFilePath();
+    scenario.start = 1'767'225'600'000'000; // 2026-01-01T00:00:00Z
+    scenario.duration = seconds(1);
+    scenario.locations.push_back({ QStringLiteral("local") });
+    if (!kvBinding.isEmpty())
+        scenario.kvBinding = kvBinding;
+    if (!objectsBinding.isEmpty()) {
+        const qsizetype equals = objectsBinding.indexOf(QLatin1Char('='));
+        if (equals <= 0 || equals == objectsBinding.size() - 1)
+            return Error::error(QStringLiteral("invalid --do \"%1\"; give BINDING=Class, such as "
+                                               "ROOMS=Room").arg(objectsBinding));
+        scenario.roomsBinding = objectsBinding.left(equals);
+        scenario.roomClassName = objectsBinding.mid(equals + 1);
+    }
+    scenario.sqliteStorage = sqliteClass;
+    if (Status applied = scenario.applyProfile(QStringLiteral("local")); !applied)
+        return applied.error();
+    return scenario;
+}
 
 Status Scenario::applyProfile(const QString &profile)
 {

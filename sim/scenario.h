@@ -5,6 +5,7 @@
 #include "result.h"
 #include "simtime.h"
 
+#include <QJsonValue>
 #include <QString>
 #include <QStringList>
 
@@ -82,6 +83,11 @@ struct Scenario
     KvSettings kv;
     QString roomsBinding = QStringLiteral("ROOMS");
     QString roomClassName = QStringLiteral("Room");
+    /// The user's Worker module (an ES module in JavaScript), relative to the scenario file or
+    /// absolute; empty runs the built-in Worker and room class (`durableObjects.behaviour`).
+    QString workerModule;
+    /// The Worker's `vars`: plain values on `env`.
+    std::vector<std::pair<QString, QJsonValue>> workerVars;
     /// The built-in Durable Object class that runs the rooms: "kv-room" or "lab".
     QString roomBehaviour = QStringLiteral("kv-room");
     /// Whether the rooms' class is SQLite-backed (`new_sqlite_classes`) or KV-backed.
@@ -100,6 +106,12 @@ struct Scenario
     /// storage latency), "production" the platform's documented defaults. Returns an error
     /// naming the profile for any other name.
     Status applyProfile(const QString &profile);
+
+    /// A scenario that serves a Worker module on one machine, as `wrangler dev` does: one
+    /// location, the local profile, and bindings given as command-line flags. `kvBinding` may be
+    /// empty; `objectsBinding` is "BINDING=Class" or empty.
+    static Result<Scenario> forWorkerModule(const QString &modulePath, const QString &kvBinding,
+                                            const QString &objectsBinding, bool sqliteClass);
 
     /// Reads and checks a scenario file. Errors name the file, line, column and field.
     static Result<Scenario> load(const QString &path);

@@ -32,6 +32,8 @@ constexpr std::array<TraceKindInfo, size_t(TraceKind::Count)> kKindInfo = { {
     { "ws.auto-response", "client", { "connection", nullptr, nullptr }, nullptr },
     { "ws.server-close", "client", { "connection", "code", "clean" }, "reason" },
     { "gateway", "event", { "port", "status", nullptr }, "detail" },
+    { "console", "level", { nullptr, nullptr, nullptr }, "text" },
+    { "script.error", "handler", { "line", "column", nullptr }, "error" },
 } };
 
 QString valueText(const QByteArray &value, int maxChars)

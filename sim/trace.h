@@ -37,6 +37,8 @@ enum class TraceKind : quint8 {
     WsServerClose, ///< a Durable Object's end of a WebSocket closed
     /// The loopback gateway started or stopped, or refused a real client; value is the reason
     Gateway,
+    Console, ///< the user's Worker script called console.*; value is the text
+    ScriptError, ///< the user's Worker script threw; value is the error with its source line
     Count
 };
 

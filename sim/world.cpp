@@ -1,7 +1,12 @@
 #include "world.h"
 
+#include "js/jsworker.h"
 #include "labroom.h"
 #include "sessionfile.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
 
 #include <map>
 
@@ -103,8 +108,10 @@ World::World(const Scenario &scenario, quint64 seed)
 
 World::~World()
 {
-    // Coroutine frames refer to the namespaces and clients, so they go first.
+    // Coroutine frames refer to the namespaces and clients, so they go first. The objects'
+    // instances refer to the Worker script's realm, so they go before the script.
     m_simulation.reset();
+    m_rooms.reset();
 }
 
 Result<std::unique_ptr<World>> World::create(const Scenario &scenario, std::optional<quint64> seed,
@@ -144,7 +151,10 @@ Status World::build(const QString &sessionFile)
     DurableObjectClass roomClass;
     roomClass.name = m_scenario.roomClassName;
     roomClass.backend = m_scenario.sqliteStorage ? StorageBackend::Sqlite : StorageBackend::KeyValue;
-    if (m_scenario.roomBehaviour == QLatin1String("lab")) {
+    if (!m_scenario.workerModule.isEmpty()) {
+        if (Status loaded = loadScript(roomClass); !loaded)
+            return loaded.error();
+    } else if (m_scenario.roomBehaviour == QLatin1String("lab")) {
         roomClass.factory = [](DurableObjectState &ctx) { return std::make_unique<LabRoom>(ctx); };
     } else {
         roomClass.factory = [this](DurableObjectState &ctx) {
@@ -163,7 +173,16 @@ Status World::build(const QString &sessionFile)
         m_sessionFile = sessionFile;
         m_restoredObjects = *restored;
     }
-    m_worker = std::make_unique<KvRoomWorker>(*m_rooms);
+    if (m_script) {
+        JsBindings bindings;
+        bindings.kv.push_back({ m_scenario.kvBinding, m_kv.get() });
+        bindings.durableObjects.push_back({ m_scenario.roomsBinding, m_rooms.get() });
+        bindings.vars = m_scenario.workerVars;
+        if (Status bound = m_script->bind(bindings); !bound)
+            return bound.error();
+    } else {
+        m_worker = std::make_unique<KvRoomWorker>(*m_rooms);
+    }
     m_simulation->trace().addSink([this](const TraceEvent &event) { m_metrics.observe(event); });
 
     m_workloadEnd = m_scenario.start + m_scenario.duration;
@@ -190,6 +209,64 @@ Status World::build(const QString &sessionFile)
     }
     for (const Scenario::Workload &workload : m_scenario.workloads)
         m_simulation->spawn(runWorkload(workload, m_locations.find(workload.location)));
+    return Done {};
+}
+
+Status World::loadScript(DurableObjectClass &roomClass)
+{
+    const QFileInfo scenarioFile(m_scenario.sourcePath);
+    const QString modulePath = QFileInfo(m_scenario.workerModule).isAbsolute()
+            ? m_scenario.workerModule
+            : scenarioFile.dir().filePath(m_scenario.workerModule);
+    QFile file(modulePath);
+    if (!file.open(QIODevice::ReadOnly))
+        return Error::error(QStringLiteral("Cannot read the Worker module %1: %2.")
+                                    .arg(modulePath, file.errorString()));
+    // Imports resolve within the module's folder; scripts reach no other file.
+    const QDir folder = QFileInfo(modulePath).dir();
+    const QString entryName = QFileInfo(modulePath).fileName();
+    auto loader = [folder](const QString &path) -> std::optional<QByteArray> {
+        const QString cleaned = QDir::cleanPath(path);
+        if (cleaned.startsWith(QLatin1String("../")) || QDir::isAbsolutePath(cleaned))
+            return std::nullopt;
+        QFile imported(folder.filePath(cleaned));
+        if (!imported.open(QIODevice::ReadOnly))
+            return std::nullopt;
+        return imported.readAll();
+    };
+    Result<std::unique_ptr<JsWorkerScript>> script =
+            JsWorkerScript::load(*m_simulation, entryName, file.readAll(), loader);
+    if (!script)
+        return Error::error(QStringLiteral("%1: %2").arg(modulePath, script.error().toString()));
+    m_script = script->get();
+    if (!m_script->exportsClass(m_scenario.roomClassName))
+        return Error::error(QStringLiteral("%1 exports no class %2, which the %3 binding names. "
+                                           "Export the Durable Object class, or name the class "
+                                           "the module exports.")
+                                    .arg(modulePath, m_scenario.roomClassName, m_scenario.roomsBinding));
+    roomClass.factory = m_script->objectFactory(m_scenario.roomClassName);
+    m_script->setConsoleSink([this](const QString &level, const QString &text) {
+        TraceEvent event;
+        event.kind = TraceKind::Console;
+        event.actor = QStringLiteral("script");
+        event.subject = level;
+        event.value = text.toUtf8();
+        m_simulation->record(std::move(event));
+    });
+    m_script->setErrorSink([this](const JsScriptError &error) {
+        TraceEvent event;
+        event.kind = TraceKind::ScriptError;
+        event.actor = QStringLiteral("script");
+        event.subject = error.where;
+        event.numbers[0] = error.line;
+        event.numbers[1] = error.column;
+        event.value = (error.fileName.isEmpty()
+                               ? error.text
+                               : QStringLiteral("%1 (%2:%3:%4)").arg(error.text, error.fileName).arg(error.line).arg(error.column))
+                              .toUtf8();
+        m_simulation->record(std::move(event));
+    });
+    m_worker = std::move(script).value();
     return Done {};
 }
 

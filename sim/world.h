@@ -17,6 +17,7 @@
 
 namespace roomscope {
 
+class JsWorkerScript;
 class World;
 
 /// A simulated WebSocket client that joins one room from one location and counts what it gets.
@@ -102,6 +103,8 @@ public:
     Status saveSession(const QString &path) const;
     /// The session file the run started from; empty for none.
     const QString &sessionFile() const { return m_sessionFile; }
+    /// The user's Worker script, or null when the scenario runs the built-in Worker.
+    JsWorkerScript *script() const { return m_script; }
     /// How many Durable Objects the session file restored.
     int restoredObjectCount() const { return m_restoredObjects; }
 
@@ -128,6 +131,8 @@ public:
 private:
     explicit World(const Scenario &scenario, quint64 seed);
     Status build(const QString &sessionFile);
+    /// Loads the scenario's Worker module and makes the rooms' class one of its exports.
+    Status loadScript(DurableObjectClass &roomClass);
     Task<void> runWorkload(Scenario::Workload workload, LocationId location);
     HttpRequest workloadRequest(const Scenario::Workload &workload, Random &random, quint64 number);
 
@@ -137,6 +142,7 @@ private:
     std::unique_ptr<KvNamespace> m_kv;
     std::unique_ptr<DurableObjectNamespace> m_rooms;
     std::unique_ptr<Worker> m_worker;
+    JsWorkerScript *m_script = nullptr; ///< m_worker, when it is the user's script
     std::vector<std::unique_ptr<SimulatedClient>> m_clients;
     std::vector<std::unique_ptr<RealClient>> m_realClients;
     Metrics m_metrics;

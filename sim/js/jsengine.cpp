@@ -69,6 +69,8 @@ Error ScriptError::toError() const
         error.kind = Error::Kind::RangeError;
     else if (name == QLatin1String("SyntaxError"))
         error.kind = Error::Kind::SyntaxError;
+    else if (name == QLatin1String("ReferenceError"))
+        error.kind = Error::Kind::ReferenceError;
     return error;
 }
 

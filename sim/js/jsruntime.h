@@ -31,6 +31,9 @@ public:
     Realm &realm() { return *m_realm; }
     Simulation &simulation() { return m_simulation; }
     void setConsoleSink(ConsoleSink sink) { m_console = std::move(sink); }
+    /// An object of the embedder's that natives reach through current(), such as the script.
+    void setOwner(void *owner) { m_owner = owner; }
+    void *owner() const { return m_owner; }
 
     /// The runtime whose realm is current on the context.
     static Runtime *current(JSContext *context);
@@ -51,6 +54,7 @@ private:
     Random m_random;
     std::unique_ptr<Realm> m_realm;
     ConsoleSink m_console;
+    void *m_owner = nullptr;
     struct Timer
     {
         JS::PersistentRooted<JSObject *> callback;

@@ -1,0 +1,205 @@
+#include "js/jsworker.h"
+
+#include "simtasks.h"
+#include "testfiles.h"
+#include "world.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace roomscope;
+using namespace roomscope::testing;
+
+namespace {
+
+QString sourcePath(const QString &relative)
+{
+    return qEnvironmentVariable("ROOMSCOPE_SOURCE_DIR") + QLatin1Char('/') + relative;
+}
+
+/// A world that serves a Worker module with a KV binding and ROOMS=Room.
+std::unique_ptr<World> serveModule(const QString &path)
+{
+    Result<Scenario> scenario =
+            Scenario::forWorkerModule(path, QStringLiteral("KV"), QStringLiteral("ROOMS=Room"), true);
+    if (!scenario)
+        qFatal("%s", qPrintable(scenario.error().message));
+    Result<std::unique_ptr<World>> world = World::create(*scenario);
+    if (!world)
+        qFatal("%s", qPrintable(world.error().message));
+    return std::move(world).value();
+}
+
+HttpResponse get(World &world, const QString &target)
+{
+    HttpRequest request;
+    request.url = QUrl(QStringLiteral("http://127.0.0.1:8787") + target);
+    return runTask(world.simulation(), world.request(QStringLiteral("test"), 0, request));
+}
+
+/// Records the trace events of one kind as "subject | value" lines.
+struct TraceLines
+{
+    QStringList lines;
+    TraceLines(World &world, TraceKind kind)
+    {
+        world.simulation().trace().addSink([this, kind](const TraceEvent &event) {
+            if (event.kind == kind)
+                lines << event.subject + QStringLiteral(" | ") + QString::fromUtf8(event.value);
+        });
+    }
+};
+
+} // namespace
+
+class JsWorkerTest : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void bundledWorkerRoutes();
+    void defectsReportPlatformErrors_data();
+    void defectsReportPlatformErrors();
+    void consoleReachesTrace();
+    void moduleWithoutClassIsRejected();
+    void scenarioWithJavaScriptRoom();
+};
+
+void JsWorkerTest::bundledWorkerRoutes()
+{
+    const std::unique_ptr<World> world =
+            serveModule(sourcePath(QStringLiteral("resources/workers/kv-room/worker.mjs")));
+    QCOMPARE(get(*world, QStringLiteral("/put?roomId=a&key=greeting&value=hello")).body, QByteArray("ok\n"));
+    const HttpResponse read = get(*world, QStringLiteral("/get?roomId=a&key=greeting"));
+    QCOMPARE(read.status, 200);
+    QCOMPARE(read.body, QByteArray("hello"));
+    QCOMPARE(get(*world, QStringLiteral("/get?roomId=a&key=missing")).status, 404);
+    const HttpResponse missing = get(*world, QStringLiteral("/put?key=x"));
+    QCOMPARE(missing.status, 400);
+    QCOMPARE(missing.body, QByteArray("missing roomId\n"));
+    QCOMPARE(QString::fromLatin1(get(*world, QStringLiteral("/id?roomId=a")).body),
+             world->rooms().idFromName(QStringLiteral("a")).toString());
+    const HttpResponse broadcast = get(*world, QStringLiteral("/broadcast?roomId=a&key=greeting"));
+    QCOMPARE(broadcast.body, QByteArray("{\"sent\":0,\"failed\":0}"));
+    QCOMPARE(broadcast.contentType, QByteArray("application/json"));
+    QVERIFY(world->script());
+    QCOMPARE(world->script()->errors().size(), size_t(0));
+}
+
+void JsWorkerTest::defectsReportPlatformErrors_data()
+{
+    QTest::addColumn<QByteArray>("module");
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QString>("target");
+    QTest::addColumn<QStringList>("traced");
+
+    const QByteArray room = "export class Room extends DurableObject {\n"
+                            "  async fetch(request) {\n"
+                            "    await this.env.KV.put('key');\n"
+                            "    return new Response('stored');\n"
+                            "  }\n"
+                            "}\n";
+    const QByteArray header = "import { DurableObject } from 'cloudflare:workers';\n";
+    QTest::newRow("undefined variable")
+            << header + "export default { async fetch(request, env) {\n"
+                        "  const roomIdParam = new URL(request.url).searchParams.get('roomId');\n"
+                        "  return env.ROOMS.getByName(roomId).fetch(request);\n"
+                        "} };\n" + room
+            << 500 << QByteArray("ReferenceError: roomId is not defined\n") << "/?roomId=room-1"
+            << QStringList { "fetch | ReferenceError: roomId is not defined (worker.mjs:4:3)" };
+    QTest::newRow("no response")
+            << header + "export default { async fetch(request, env) {\n"
+                        "  if (new URL(request.url).searchParams.get('roomId')) return new Response('x');\n"
+                        "} };\n" + room
+            << 500
+            << QByteArray("TypeError: Incorrect type for Promise: the Promise did not resolve to 'Response'.\n")
+            << "/"
+            << QStringList { "fetch | TypeError: Incorrect type for Promise: the Promise did not resolve to 'Response'." };
+    QTest::newRow("put without value")
+            << header + "export default { async fetch(request, env) {\n"
+                        "  return env.ROOMS.getByName('a').fetch(request);\n"
+                        "} };\n" + room
+            << 500
+            << QByteArray("TypeError: Failed to execute 'put' on 'KvNamespace': parameter 2 is not of type 'string or JsObject'.\n")
+            << "/?roomId=room-1"
+            << QStringList { "Room.fetch | TypeError: Failed to execute 'put' on 'KvNamespace': parameter 2 is not of type 'string or JsObject'. (worker.mjs:7:23)",
+                             "fetch | TypeError: Failed to execute 'put' on 'KvNamespace': parameter 2 is not of type 'string or JsObject'." };
+}
+
+void JsWorkerTest::defectsReportPlatformErrors()
+{
+    QFETCH(QByteArray, module);
+    QFETCH(int, status);
+    QFETCH(QByteArray, body);
+    QFETCH(QString, target);
+    QFETCH(QStringList, traced);
+
+    QTemporaryDir folder;
+    QVERIFY(folder.isValid());
+    const QString path = folder.filePath(QStringLiteral("worker.mjs"));
+    QVERIFY(writeFile(path, module));
+    const std::unique_ptr<World> world = serveModule(path);
+    TraceLines errors(*world, TraceKind::ScriptError);
+    const HttpResponse response = get(*world, target);
+    QCOMPARE(response.status, status);
+    QCOMPARE(response.body, body);
+    QCOMPARE(errors.lines, traced);
+}
+
+void JsWorkerTest::consoleReachesTrace()
+{
+    QTemporaryDir folder;
+    const QString path = folder.filePath(QStringLiteral("worker.mjs"));
+    QVERIFY(writeFile(path, "import { DurableObject } from 'cloudflare:workers';\n"
+                            "export class Room extends DurableObject {}\n"
+                            "export default { fetch(request) {\n"
+                            "  console.log('handling', new URL(request.url).pathname, { n: 1 });\n"
+                            "  console.warn('careful');\n"
+                            "  return new Response('done');\n"
+                            "} };\n"));
+    const std::unique_ptr<World> world = serveModule(path);
+    TraceLines console(*world, TraceKind::Console);
+    QCOMPARE(get(*world, QStringLiteral("/hello")).body, QByteArray("done"));
+    QCOMPARE(console.lines, QStringList({ QStringLiteral("log | handling /hello { n: 1 }"),
+                                          QStringLiteral("warn | careful") }));
+}
+
+void JsWorkerTest::moduleWithoutClassIsRejected()
+{
+    QTemporaryDir folder;
+    const QString path = folder.filePath(QStringLiteral("worker.mjs"));
+    QVERIFY(writeFile(path, "export default { fetch() { return new Response('x'); } };\n"));
+    Result<Scenario> scenario =
+            Scenario::forWorkerModule(path, QStringLiteral("KV"), QStringLiteral("ROOMS=Room"), true);
+    QVERIFY(scenario.ok());
+    const Result<std::unique_ptr<World>> world = World::create(*scenario);
+    QVERIFY(!world.ok());
+    QCOMPARE(world.error().message,
+             QStringLiteral("%1 exports no class Room, which the ROOMS binding names. Export the "
+                            "Durable Object class, or name the class the module exports.")
+                     .arg(path));
+}
+
+void JsWorkerTest::scenarioWithJavaScriptRoom()
+{
+    QString digest;
+    for (int run = 0; run < 2; ++run) {
+        Result<Scenario> scenario = Scenario::load(sourcePath(QStringLiteral("resources/scenarios/kv-room-js.json")));
+        QVERIFY2(scenario.ok(), qPrintable(scenario ? QString() : scenario.error().message));
+        Result<std::unique_ptr<World>> created = World::create(*scenario);
+        QVERIFY2(created.ok(), qPrintable(created ? QString() : created.error().message));
+        World &world = **created;
+        world.runToEnd();
+        QCOMPARE(world.metrics().webSocketsAccepted, quint64(400));
+        QCOMPARE(world.metrics().messagesDelivered, quint64(25000));
+        QCOMPARE(world.script()->errors().size(), size_t(0));
+        const QString hex = world.simulation().trace().digest().hex();
+        if (run == 1)
+            QCOMPARE(hex, digest);
+        digest = hex;
+    }
+}
+
+QTEST_GUILESS_MAIN(JsWorkerTest)
+#include "tst_jsworker.moc"
