@@ -3,6 +3,8 @@
 #include "connectionsmodel.h"
 #include "eventlogmodel.h"
 #include "eventlogpane.h"
+#include "framesmodel.h"
+#include "gatewaycontrol.h"
 #include "inspectorpane.h"
 #include "kvbrowsermodel.h"
 #include "kvbrowserpane.h"
@@ -33,13 +35,16 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QScreen>
+#include <QScrollBar>
 #include <QSettings>
+#include <QSplitter>
 #include <QStatusBar>
 #include <QTableView>
 #include <QTreeView>
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <memory>
 
 Q_LOGGING_CATEGORY(lcMainWindow, "roomscope.app.mainwindow", QtWarningMsg)
 
@@ -104,10 +109,14 @@ MainWindow::MainWindow(QWidget *parent)
     m_pendingWrites = new PendingWritesModel(m_controller, this);
     m_connections = new ConnectionsModel(m_controller, this);
     m_eventLog = new EventLogModel(m_controller, this);
+    m_frames = new FramesModel(m_controller, this);
+    m_gatewayControl = new GatewayControl(m_controller, this);
 
     m_toolBar = new SimulationToolBar(m_controller, this);
     addToolBar(m_toolBar);
     addAction(m_toolBar->toggleAction());
+    m_toolBar->addSeparator();
+    m_toolBar->addAction(m_gatewayControl->toggleAction());
 
     auto *central = new QWidget(this);
     auto *centralLayout = new QVBoxLayout(central);
@@ -130,6 +139,8 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_controller, &SimulationController::runStateChanged, this, &MainWindow::updateStatus);
     connect(m_controller, &SimulationController::worldChanged, this, &MainWindow::updateStatus);
     connect(m_controller, &SimulationController::worldChanged, this, &MainWindow::startNewRun);
+    connect(m_gatewayControl, &GatewayControl::statusMessage, this,
+        [this](const QString &text) { statusBar()->showMessage(text, kStatusMessageMs); });
     connect(m_controller, &SimulationController::finished, this, [this] {
         const World *world = m_controller->world();
         statusBar()->showMessage(
@@ -147,6 +158,8 @@ MainWindow::~MainWindow()
     // Delete the controller while every widget and slot of this window still exists, because it
     // announces the end of its world to the models and views.
     disconnect(m_controller, nullptr, this, nullptr);
+    // The gateway keeps a reference to the controller, so it stops first.
+    delete m_gatewayControl;
     delete m_controller;
 }
 
@@ -196,12 +209,8 @@ void MainWindow::createDocks()
     pendingView->setObjectName(QStringLiteral("pendingWritesView"));
     QDockWidget *pendingDock = addDock(tr("Pending writes"), QStringLiteral("pendingWritesDock"),
         pendingView, Qt::BottomDockWidgetArea);
-    QTableView *connectionsView
-        = createTableView(m_connections, { true, { 16, 8, 8, 9, 10, 9, 8 } }, this);
-    connectionsView->setObjectName(QStringLiteral("connectionsView"));
     QDockWidget *connectionsDock = addDock(tr("Connections"), QStringLiteral("connectionsDock"),
-        connectionsView, Qt::BottomDockWidgetArea);
-
+        createConnectionsPane(), Qt::BottomDockWidgetArea);
 
     splitDockWidget(eventDock, pendingDock, Qt::Horizontal);
     tabifyDockWidget(pendingDock, connectionsDock);
@@ -211,11 +220,60 @@ void MainWindow::createDocks()
     m_kvBrowserDock = kvBrowserDock;
 
     for (QAbstractItemView *view : std::initializer_list<QAbstractItemView *> {
-             roomsView, m_kvBrowser->view(), pendingView, connectionsView, m_eventLogPane->view() })
+             roomsView, m_kvBrowser->view(), pendingView, m_connectionsView, m_framesView,
+             m_eventLogPane->view() })
         followSelection(view);
     for (QAbstractItemView *view : m_roomInspector->valueViews())
         followSelection(view);
     followRoomSelection(roomsView);
+}
+
+QWidget *MainWindow::createConnectionsPane()
+{
+    auto *splitter = new QSplitter(Qt::Horizontal, this);
+    splitter->setObjectName(QStringLiteral("connectionsSplitter"));
+    splitter->setChildrenCollapsible(false);
+    m_connectionsView = createTableView(
+        m_connections, { true, { 14, 9, 7, 8, 15, 10, 9, 10, 9, 10, 9 } }, splitter);
+    m_connectionsView->setObjectName(QStringLiteral("connectionsView"));
+
+    auto *frames = new QWidget(splitter);
+    auto *summary = new QLabel(m_frames->summary(), frames);
+    summary->setObjectName(QStringLiteral("framesSummary"));
+    summary->setContentsMargins(4, 2, 4, 2);
+    m_framesView = createTableView(m_frames, { false, { 7, 2, 6, 5 } }, frames);
+    m_framesView->setObjectName(QStringLiteral("framesView"));
+    auto *layout = new QVBoxLayout(frames);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+    layout->addWidget(summary);
+    layout->addWidget(m_framesView, 1);
+    splitter->addWidget(m_connectionsView);
+    splitter->addWidget(frames);
+    splitter->setStretchFactor(0, 1);
+    splitter->setStretchFactor(1, 1);
+
+    connect(m_frames, &FramesModel::summaryChanged, summary,
+        [this, summary] { summary->setText(m_frames->summary()); });
+    connect(m_connectionsView->selectionModel(), &QItemSelectionModel::currentChanged, m_frames,
+        [this](const QModelIndex &current) {
+            m_frames->setClient(
+                current.siblingAtColumn(ConnectionsModel::ClientColumn).data().toString());
+        });
+    // Follow the newest frame while the view is scrolled to the bottom, as the event log does.
+    QScrollBar *scrollBar = m_framesView->verticalScrollBar();
+    auto following = std::make_shared<bool>(true);
+    connect(m_frames, &QAbstractItemModel::rowsAboutToBeInserted, m_framesView,
+        [scrollBar, following] { *following = scrollBar->value() >= scrollBar->maximum(); });
+    connect(m_frames, &QAbstractItemModel::rowsInserted, m_framesView, [this, following] {
+        if (*following)
+            m_framesView->scrollToBottom();
+    });
+    connect(m_frames, &QAbstractItemModel::modelReset, m_framesView, [this, following] {
+        *following = true;
+        m_framesView->scrollToBottom();
+    });
+    return splitter;
 }
 
 void MainWindow::resizeDocksToDefaults()
@@ -343,6 +401,9 @@ void MainWindow::createMenus()
     simulation->addAction(m_toolBar->runAction());
     simulation->addAction(m_toolBar->pauseAction());
     simulation->addAction(m_toolBar->stepAction());
+    simulation->addSeparator();
+    simulation->addAction(m_gatewayControl->toggleAction());
+    simulation->addAction(m_gatewayControl->settingsAction());
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
     for (QDockWidget *dock : std::as_const(m_docks))
@@ -360,6 +421,7 @@ void MainWindow::createStatusBar()
     m_seedLabel = new QLabel(this);
     m_stateLabel = new QLabel(this);
     m_stateLabel->setObjectName(QStringLiteral("runStateLabel"));
+    statusBar()->addPermanentWidget(m_gatewayControl->statusLabel());
     statusBar()->addPermanentWidget(m_scenarioLabel);
     statusBar()->addPermanentWidget(m_seedLabel);
     statusBar()->addPermanentWidget(m_stateLabel);

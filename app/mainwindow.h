@@ -14,6 +14,8 @@ namespace roomscope {
 class ConnectionsModel;
 class EventLogModel;
 class EventLogPane;
+class FramesModel;
+class GatewayControl;
 class InspectorPane;
 class KvBrowserPane;
 class MessageBanner;
@@ -75,6 +77,9 @@ public:
     MessageBanner *banner() const { return m_banner; }
     KvBrowserPane *kvBrowser() const { return m_kvBrowser; }
     RoomInspectorPane *roomInspector() const { return m_roomInspector; }
+    ConnectionsModel *connectionsModel() const { return m_connections; }
+    FramesModel *framesModel() const { return m_frames; }
+    GatewayControl *gatewayControl() const { return m_gatewayControl; }
 
 protected:
     void showEvent(QShowEvent *event) override;
@@ -84,6 +89,9 @@ private:
     void createDocks();
     void createMenus();
     void createStatusBar();
+    /// The Connections dock's widget: the clients, and beside them the frames of the selected
+    /// real client.
+    QWidget *createConnectionsPane();
     QDockWidget *addDock(
         const QString &title, const QString &objectName, QWidget *widget, Qt::DockWidgetArea area);
     void followSelection(QAbstractItemView *view);
@@ -118,6 +126,8 @@ private:
     RoomsModel *m_rooms = nullptr;
     PendingWritesModel *m_pendingWrites = nullptr;
     ConnectionsModel *m_connections = nullptr;
+    FramesModel *m_frames = nullptr;
+    GatewayControl *m_gatewayControl = nullptr;
     EventLogModel *m_eventLog = nullptr;
     SimulationToolBar *m_toolBar = nullptr;
     MessageBanner *m_banner = nullptr;
@@ -132,6 +142,8 @@ private:
     bool m_roomDockPlaced = false;
     WranglerKvDialog *m_wranglerDialog = nullptr;
     QList<QDockWidget *> m_docks;
+    QTableView *m_connectionsView = nullptr;
+    QTableView *m_framesView = nullptr;
     QLabel *m_scenarioLabel = nullptr;
     QLabel *m_seedLabel = nullptr;
     QLabel *m_stateLabel = nullptr;

@@ -1,10 +1,12 @@
 #pragma once
 
+#include "modelroles.h"
 #include "worldtablemodel.h"
 
 namespace roomscope {
 
-/// One row per simulated WebSocket client, in the order the scenario creates them.
+/// One row per WebSocket client: the real clients that joined through the loopback gateway, in
+/// the order they connected, then the simulated clients in the order the scenario creates them.
 class ConnectionsModel : public WorldTableModel
 {
     Q_OBJECT
@@ -12,13 +14,17 @@ class ConnectionsModel : public WorldTableModel
 public:
     enum Column {
         ClientColumn,
+        KindColumn, ///< "simulated" or "real"
         RoomColumn,
         LocationColumn,
+        PeerColumn, ///< a real client's address and port
         StateColumn,
         ConnectionColumn,
-        MessagesColumn,
-        BytesColumn,
-        LastMessageColumn,
+        MessagesColumn, ///< messages the client received
+        BytesColumn, ///< bytes the client received
+        MessagesSentColumn, ///< messages the client sent; simulated clients send none
+        BytesSentColumn,
+        LastMessageColumn, ///< the last message the client received
         ColumnCount
     };
 
@@ -31,6 +37,8 @@ public:
         int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
     static QString stateName(SimulatedClient::State state);
+    /// The text of the Kind column for a real or a simulated client.
+    static QString kindName(bool real);
 
 protected:
     void clearRows() override;
@@ -41,12 +49,19 @@ private:
     struct Row
     {
         QString client;
+        bool real = false;
         QString room;
         QString location;
+        QString peer;
         SimulatedClient::State state = SimulatedClient::State::Idle;
+        int rejectedStatus = 0; ///< the HTTP status of a real client's refused upgrade
+        int closeCode = 0; ///< a real client's close code, 0 while open
+        QString closeReason;
         quint64 connection = 0;
         quint64 messages = 0;
         quint64 bytes = 0;
+        quint64 messagesSent = 0;
+        quint64 bytesSent = 0;
         QByteArray lastMessage;
         SimTime lastMessageAt = 0;
 
@@ -54,6 +69,10 @@ private:
     };
 
     static std::vector<Row> snapshot(const World &world);
+    static Row realClientRow(const World &world, const RealClient &client);
+    static QString stateText(const Row &row);
+    static Highlight highlight(const Row &row);
+    QVariant toolTip(const Row &row, int column) const;
     QVariant displayData(const Row &row, int column) const;
     QVariant sortData(const Row &row, int column) const;
 

@@ -59,6 +59,14 @@ Highlight EventLogModel::highlight(const TraceEvent &event)
         return event.subject == QLatin1String("failed") ? Highlight::Error : Highlight::None;
     case TraceKind::AlarmSet:
         return event.subject == QLatin1String("retry") ? Highlight::Warning : Highlight::None;
+    case TraceKind::Gateway:
+        // A refusal or a guard's close, a failed WebSocket handshake and a non-loopback address
+        // need attention. Starts, stops and idle closes are routine.
+        return event.subject == QLatin1String("refused")
+                || event.subject == QLatin1String("handshake")
+                || event.subject == QLatin1String("warning")
+            ? Highlight::Warning
+            : Highlight::None;
     default:
         return Highlight::None;
     }
