@@ -203,9 +203,22 @@ void Gateway::stop()
 {
     if (!m_server)
         return;
-    dropEverything(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("The gateway stopped."));
+    // The run goes on without the real clients, so their objects see their sockets close.
+    const QString reason = QStringLiteral("The gateway stopped.");
+    std::vector<RealClient *> clients;
+    for (const auto &[link, owned] : m_links)
+        clients.push_back(&owned->client());
+    for (const auto &[peer, upgrade] : m_pendingUpgrades)
+        clients.push_back(upgrade->client);
+    if (!clients.empty()) {
+        m_controller.deliverExternal([&] {
+            for (RealClient *client : clients)
+                client->receiveDisconnect(QWebSocketProtocol::CloseCodeGoingAway, reason);
+        });
+    }
+    dropEverything(QWebSocketProtocol::CloseCodeGoingAway, reason);
     m_sweepTimer.stop();
-    const QString wasUrl = url();
+    log(QStringLiteral("stopped"), QStringLiteral("Gateway on %1 stopped").arg(url()));
     for (auto &[socket, connection] : m_connections) {
         if (connection.socket)
             connection.socket->abort();
@@ -215,7 +228,6 @@ void Gateway::stop()
     delete m_server; // it owns the listener, whose children are the sockets
     m_server = nullptr;
     m_listener = nullptr;
-    log(QStringLiteral("stopped"), QStringLiteral("Gateway on %1 stopped").arg(wasUrl));
     Q_EMIT statusChanged();
 }
 

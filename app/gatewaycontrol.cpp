@@ -196,19 +196,6 @@ void GatewayControl::stop()
     const QString url = m_gateway->url();
     m_refresh->stop();
 
-    // Gateway::stop() closes the real sockets without telling the objects, as it does when the
-    // world ends. This run goes on, so the objects and the Connections dock learn here that
-    // each real client went away.
-    // TODO: drop this once Gateway::stop() reports the disconnects itself.
-    if (World *world = m_controller->world()) {
-        m_controller->deliverExternal([world] {
-            for (const std::unique_ptr<RealClient> &client : world->realClients()) {
-                if (client->state() == RealClient::State::Open
-                    || client->state() == RealClient::State::Connecting)
-                    client->receiveDisconnect(1001, QStringLiteral("The gateway stopped."));
-            }
-        });
-    }
     Gateway *gateway = m_gateway;
     m_gateway = nullptr;
     gateway->stop();

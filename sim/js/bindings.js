@@ -5,6 +5,22 @@
   "use strict";
 
   const typeError = (message) => new TypeError(message);
+
+  // Platform APIs whose host side does not exist yet fail with an error that names them.
+  const notYet = {
+    storageGet: "ctx.storage.get()", storagePut: "ctx.storage.put()", storagePutEntries: "ctx.storage.put()",
+    storageDelete: "ctx.storage.delete()", storageList: "ctx.storage.list()", storageDeleteAll: "ctx.storage.deleteAll()",
+    storageGetAlarm: "ctx.storage.getAlarm()", storageSetAlarm: "ctx.storage.setAlarm()", storageDeleteAlarm: "ctx.storage.deleteAlarm()",
+    storageSync: "ctx.storage.sync()", sqlExec: "ctx.storage.sql.exec()", sqlDatabaseSize: "ctx.storage.sql.databaseSize",
+    ctxGetTags: "ctx.getTags()", ctxSetAutoResponse: "ctx.setWebSocketAutoResponse()", ctxGetAutoResponse: "ctx.getWebSocketAutoResponse()",
+    ctxGetAutoResponseTimestamp: "ctx.getWebSocketAutoResponseTimestamp()", ctxSetEventTimeout: "ctx.setHibernatableWebSocketEventTimeout()",
+    ctxBlockConcurrencyWhile: "ctx.blockConcurrencyWhile()", ctxWaitUntil: "ctx.waitUntil()", ctxAbort: "ctx.abort()",
+    wsSetAttachment: "ws.serializeAttachment()", wsGetAttachment: "ws.deserializeAttachment()",
+  };
+  for (const [name, api] of Object.entries(notYet)) {
+    if (typeof host[name] !== "function")
+      host[name] = () => { throw new Error(`${api} is not available in Roomscope's JavaScript runtime yet.`); };
+  }
   const isBytes = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v);
 
   // ---------------------------------------------------------------- WebSocket
