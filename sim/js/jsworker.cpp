@@ -498,6 +498,8 @@ public:
     Task<Status> webSocketClose(std::shared_ptr<ServerWebSocket> socket, int code, QString reason,
                                 bool wasClean) override;
     Task<Status> webSocketError(std::shared_ptr<ServerWebSocket> socket, Error error) override;
+    bool hasAlarmHandler() const override;
+    Task<Status> alarm(AlarmInfo info) override;
 
     DurableObjectState &ctx() { return m_ctx; }
     /// The server end that the request being handled asked for, for ctx.acceptWebSocket().
@@ -756,6 +758,34 @@ Task<Status> JsObject::webSocketError(std::shared_ptr<ServerWebSocket> socket, E
     co_return Done {};
 }
 
+
+bool JsObject::hasAlarmHandler() const
+{
+    if (!m_constructed)
+        return false;
+    JSContext *cx = d.context();
+    RealmScope scope(d.runtime.realm());
+    JS::RootedObject instance(cx, m_instance);
+    JS::RootedValue handler(cx);
+    return JS_GetProperty(cx, instance, "alarm", &handler) && handler.isObject()
+        && JS::IsCallable(&handler.toObject());
+}
+
+Task<Status> JsObject::alarm(AlarmInfo info)
+{
+    JsWorkerScript::Private &script = d;
+    const std::function<bool(JS::MutableHandleValueVector)> convert = [&script, info](JS::MutableHandleValueVector values) {
+        JSContext *cx = script.context();
+        JS::RootedObject details(cx, JS_NewPlainObject(cx));
+        JS_DefineProperty(cx, details, "retryCount", info.retryCount, JSPROP_ENUMERATE);
+        JS_DefineProperty(cx, details, "isRetry", info.isRetry ? JS::TrueHandleValue : JS::FalseHandleValue, JSPROP_ENUMERATE);
+        return values.append(JS::ObjectValue(*details));
+    };
+    const Result<HeldValue> result = co_await invoke("alarm", convert, false);
+    if (!result)
+        co_return result.error();
+    co_return Done {};
+}
 
 // ---------------------------------------------------------------------------------------------
 // Host functions of bindings.js
@@ -1293,6 +1323,307 @@ bool wsAccept(JSContext *cx, unsigned argc, JS::Value *vp)
     return throwError(cx, d, Error::error(QStringLiteral("Roomscope supports the hibernation API (ctx.acceptWebSocket()) for now; ws.accept() is not available yet.")));
 }
 
+/// Parses JSON text into a JavaScript value; undefined for a null text.
+bool parseJson(JSContext *cx, const std::optional<QByteArray> &json, JS::MutableHandleValue value)
+{
+    if (!json) {
+        value.setUndefined();
+        return true;
+    }
+    const QString text = QString::fromUtf8(*json);
+    return JS_ParseJSON(cx, reinterpret_cast<const char16_t *>(text.utf16()), uint32_t(text.size()), value);
+}
+
+/// Builds a Map from storage entries whose values are JSON.
+bool entriesMap(JSContext *cx, const StorageEntries &entries, JS::MutableHandleValue result)
+{
+    JS::RootedObject map(cx, JS::NewMapObject(cx));
+    if (!map)
+        return false;
+    for (const auto &[key, value] : entries) {
+        JS::RootedValue keyValue(cx, JS::StringValue(newString(cx, key)));
+        JS::RootedValue parsed(cx);
+        if (!parseJson(cx, value, &parsed) || !JS::MapSet(cx, map, keyValue, parsed))
+            return false;
+    }
+    result.setObject(*map);
+    return true;
+}
+
+template<typename T>
+Task<void> storageTask(Private *d, HeldValue promise, Pending<T> pending,
+                       std::function<bool(JSContext *, const T &, JS::MutableHandleValue)> convert)
+{
+    const Result<T> result = co_await pending;
+    if (!result) {
+        d->rejectLater(promise, result.error());
+        co_return;
+    }
+    d->resolveLater(promise, [&](JS::MutableHandleValue value) {
+        return convert(d->context(), *result, value);
+    });
+}
+
+QStringList stringList(JSContext *cx, JS::HandleValue value)
+{
+    QStringList list;
+    if (!value.isObject())
+        return list;
+    JS::RootedObject array(cx, &value.toObject());
+    uint32_t length = 0;
+    JS::GetArrayLength(cx, array, &length);
+    for (uint32_t i = 0; i < length; ++i) {
+        JS::RootedValue element(cx);
+        JS_GetElement(cx, array, i, &element);
+        list << toQString(cx, element);
+    }
+    return list;
+}
+
+JsObject *requireObject(JSContext *cx, Private &d, JS::HandleValue number)
+{
+    JsObject *object = objectOf(d, number);
+    if (!object)
+        throwError(cx, d, Error::error(QStringLiteral("This ctx belongs to an instance that is no longer in memory.")));
+    return object;
+}
+
+bool storageGet(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    HeldValue promise;
+    if (!returnPromise(cx, d, args, promise))
+        return false;
+    if (args.get(1).isObject()) {
+        const std::function<bool(JSContext *, const StorageEntries &, JS::MutableHandleValue)> convert = entriesMap;
+        d.simulation.spawn(storageTask<StorageEntries>(&d, promise, object->ctx().storage().get(stringList(cx, args.get(1))), convert));
+    } else {
+        const std::function<bool(JSContext *, const std::optional<QByteArray> &, JS::MutableHandleValue)> convert =
+                [](JSContext *context, const std::optional<QByteArray> &value, JS::MutableHandleValue result) {
+                    return parseJson(context, value, result);
+                };
+        d.simulation.spawn(storageTask<std::optional<QByteArray>>(&d, promise, object->ctx().storage().get(toQString(cx, args.get(1))), convert));
+    }
+    return true;
+}
+
+bool storagePut(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    HeldValue promise;
+    if (!returnPromise(cx, d, args, promise))
+        return false;
+    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert =
+            [](JSContext *, const Done &, JS::MutableHandleValue result) {
+                result.setUndefined();
+                return true;
+            };
+    // NOTE: values are stored as JSON text, while the platform stores V8-serialized values, so
+    // a Map, a Date or a cycle does not survive a round trip here.
+    d.simulation.spawn(storageTask<Done>(&d, promise,
+                                         object->ctx().storage().put(toQString(cx, args.get(1)), toQString(cx, args.get(2)).toUtf8()),
+                                         convert));
+    return true;
+}
+
+bool storagePutEntries(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    const QJsonObject entries = QJsonDocument::fromJson(toQString(cx, args.get(1)).toUtf8()).object();
+    StorageEntries list;
+    for (auto it = entries.begin(); it != entries.end(); ++it)
+        list.emplace_back(it.key(), QJsonDocument(QJsonArray { it.value() }).toJson(QJsonDocument::Compact).mid(1).chopped(1));
+    HeldValue promise;
+    if (!returnPromise(cx, d, args, promise))
+        return false;
+    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert =
+            [](JSContext *, const Done &, JS::MutableHandleValue result) {
+                result.setUndefined();
+                return true;
+            };
+    d.simulation.spawn(storageTask<Done>(&d, promise, object->ctx().storage().put(list), convert));
+    return true;
+}
+
+bool storageDelete(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    HeldValue promise;
+    if (!returnPromise(cx, d, args, promise))
+        return false;
+    if (args.get(1).isObject()) {
+        const std::function<bool(JSContext *, const qint64 &, JS::MutableHandleValue)> convert =
+                [](JSContext *, const qint64 &count, JS::MutableHandleValue result) {
+                    result.setNumber(double(count));
+                    return true;
+                };
+        d.simulation.spawn(storageTask<qint64>(&d, promise, object->ctx().storage().remove(stringList(cx, args.get(1))), convert));
+    } else {
+        const std::function<bool(JSContext *, const bool &, JS::MutableHandleValue)> convert =
+                [](JSContext *, const bool &deleted, JS::MutableHandleValue result) {
+                    result.setBoolean(deleted);
+                    return true;
+                };
+        d.simulation.spawn(storageTask<bool>(&d, promise, object->ctx().storage().remove(toQString(cx, args.get(1))), convert));
+    }
+    return true;
+}
+
+bool storageList(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    const QJsonObject json = QJsonDocument::fromJson(toQString(cx, args.get(1)).toUtf8()).object();
+    StorageListOptions options;
+    const auto text = [&](const char *name) -> std::optional<QString> {
+        const QJsonValue value = json.value(QLatin1String(name));
+        return value.isString() ? std::optional<QString>(value.toString()) : std::nullopt;
+    };
+    options.start = text("start");
+    options.startAfter = text("startAfter");
+    options.end = text("end");
+    options.prefix = text("prefix");
+    options.reverse = json.value(QLatin1String("reverse")).toBool();
+    if (json.value(QLatin1String("limit")).isDouble())
+        options.limit = qint64(json.value(QLatin1String("limit")).toDouble());
+    HeldValue promise;
+    if (!returnPromise(cx, d, args, promise))
+        return false;
+    const std::function<bool(JSContext *, const StorageEntries &, JS::MutableHandleValue)> convert = entriesMap;
+    d.simulation.spawn(storageTask<StorageEntries>(&d, promise, object->ctx().storage().list(options), convert));
+    return true;
+}
+
+bool storageDeleteAll(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    HeldValue promise;
+    if (!returnPromise(cx, d, args, promise))
+        return false;
+    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert =
+            [](JSContext *, const Done &, JS::MutableHandleValue result) {
+                result.setUndefined();
+                return true;
+            };
+    d.simulation.spawn(storageTask<Done>(&d, promise, object->ctx().storage().deleteAll(), convert));
+    return true;
+}
+
+bool storageGetAlarm(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    HeldValue promise;
+    if (!returnPromise(cx, d, args, promise))
+        return false;
+    const std::function<bool(JSContext *, const std::optional<qint64> &, JS::MutableHandleValue)> convert =
+            [](JSContext *, const std::optional<qint64> &time, JS::MutableHandleValue result) {
+                if (time)
+                    result.setNumber(double(*time));
+                else
+                    result.setNull();
+                return true;
+            };
+    d.simulation.spawn(storageTask<std::optional<qint64>>(&d, promise, object->ctx().storage().getAlarm(), convert));
+    return true;
+}
+
+bool storageSetAlarm(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    double time = 0;
+    if (!JS::ToNumber(cx, args.get(1), &time))
+        return false;
+    HeldValue promise;
+    if (!returnPromise(cx, d, args, promise))
+        return false;
+    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert =
+            [](JSContext *, const Done &, JS::MutableHandleValue result) {
+                result.setUndefined();
+                return true;
+            };
+    d.simulation.spawn(storageTask<Done>(&d, promise, object->ctx().storage().setAlarm(qint64(time)), convert));
+    return true;
+}
+
+bool storageDeleteAlarm(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    HeldValue promise;
+    if (!returnPromise(cx, d, args, promise))
+        return false;
+    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert =
+            [](JSContext *, const Done &, JS::MutableHandleValue result) {
+                result.setUndefined();
+                return true;
+            };
+    d.simulation.spawn(storageTask<Done>(&d, promise, object->ctx().storage().deleteAlarm(), convert));
+    return true;
+}
+
+Task<void> waitForPromise(Private *d, HeldValue promise)
+{
+    co_await d->awaitHeld(promise);
+}
+
+bool ctxWaitUntil(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    object->ctx().waitUntil(waitForPromise(&d, d.hold(args.get(1))));
+    args.rval().setUndefined();
+    return true;
+}
+
+bool ctxAbort(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    object->ctx().abort(toQString(cx, args.get(1)));
+    args.rval().setUndefined();
+    return true;
+}
+
 } // namespace
 
 
@@ -1341,6 +1672,17 @@ Result<std::unique_ptr<JsWorkerScript>> JsWorkerScript::load(Simulation &simulat
             JS_FN("wsReadyState", wsReadyState, 1, 0),
             JS_FN("ctxAcceptWebSocket", ctxAcceptWebSocket, 3, 0),
             JS_FN("ctxGetWebSockets", ctxGetWebSockets, 2, 0),
+            JS_FN("ctxWaitUntil", ctxWaitUntil, 2, 0),
+            JS_FN("ctxAbort", ctxAbort, 2, 0),
+            JS_FN("storageGet", storageGet, 2, 0),
+            JS_FN("storagePut", storagePut, 3, 0),
+            JS_FN("storagePutEntries", storagePutEntries, 2, 0),
+            JS_FN("storageDelete", storageDelete, 2, 0),
+            JS_FN("storageList", storageList, 2, 0),
+            JS_FN("storageDeleteAll", storageDeleteAll, 1, 0),
+            JS_FN("storageGetAlarm", storageGetAlarm, 1, 0),
+            JS_FN("storageSetAlarm", storageSetAlarm, 2, 0),
+            JS_FN("storageDeleteAlarm", storageDeleteAlarm, 1, 0),
             JS_FS_END,
         };
         if (!natives || !JS_DefineFunctions(cx, natives, functions))

@@ -62,6 +62,7 @@ private Q_SLOTS:
     void defectsReportPlatformErrors();
     void consoleReachesTrace();
     void moduleWithoutClassIsRejected();
+    void storageAndAlarm();
     void scenarioWithJavaScriptRoom();
 };
 
@@ -179,6 +180,43 @@ void JsWorkerTest::moduleWithoutClassIsRejected()
              QStringLiteral("%1 exports no class Room, which the ROOMS binding names. Export the "
                             "Durable Object class, or name the class the module exports.")
                      .arg(path));
+}
+
+void JsWorkerTest::storageAndAlarm()
+{
+    QTemporaryDir folder;
+    const QString path = folder.filePath(QStringLiteral("worker.mjs"));
+    QVERIFY(writeFile(path, "import { DurableObject } from 'cloudflare:workers';\n"
+                            "export class Room extends DurableObject {\n"
+                            "  async fetch(request) {\n"
+                            "    const route = new URL(request.url).pathname;\n"
+                            "    if (route === '/count') {\n"
+                            "      const count = ((await this.ctx.storage.get('count')) ?? 0) + 1;\n"
+                            "      await this.ctx.storage.put('count', count);\n"
+                            "      return new Response(String(count));\n"
+                            "    }\n"
+                            "    if (route === '/alarm') {\n"
+                            "      await this.ctx.storage.setAlarm(Date.now() + 5000);\n"
+                            "      return new Response(String(await this.ctx.storage.getAlarm()));\n"
+                            "    }\n"
+                            "    const all = await this.ctx.storage.list();\n"
+                            "    return Response.json(Object.fromEntries(all));\n"
+                            "  }\n"
+                            "  async alarm(info) {\n"
+                            "    await this.ctx.storage.put('alarm', { at: Date.now(), retry: info.retryCount });\n"
+                            "  }\n"
+                            "}\n"
+                            "export default { fetch(request, env) { return env.ROOMS.getByName('r').fetch(request); } };\n"));
+    const std::unique_ptr<World> world = serveModule(path);
+    QCOMPARE(get(*world, QStringLiteral("/count")).body, QByteArray("1"));
+    QCOMPARE(get(*world, QStringLiteral("/count")).body, QByteArray("2"));
+    const SimTime start = world->simulation().now();
+    const QByteArray alarmAt = get(*world, QStringLiteral("/alarm")).body;
+    QCOMPARE(alarmAt.toLongLong(), start / 1000 + 5000);
+    world->simulation().runUntil(world->simulation().now() + seconds(6));
+    QCOMPARE(get(*world, QStringLiteral("/list")).body,
+             QByteArray("{\"alarm\":{\"at\":") + alarmAt + QByteArray(",\"retry\":0},\"count\":2}"));
+    QCOMPARE(world->script()->errors().size(), size_t(0));
 }
 
 void JsWorkerTest::scenarioWithJavaScriptRoom()
