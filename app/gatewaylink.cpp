@@ -7,8 +7,10 @@ namespace roomscope {
 namespace {
 
 /// Close codes with which QWebSocket itself ends a connection on bad input: a protocol error
-/// (such as an unmasked or reserved frame), invalid UTF-8 in a text message, and a message over
-/// the maximum size.
+/// (such as a reserved opcode or reserved bit), invalid UTF-8 in a text message, and a message
+/// over the maximum size.
+/// NOTE: Qt 6.4 accepts an unmasked frame from a client, which RFC 6455 (section 5.1) says a
+/// server must close the connection for.
 bool isProtocolFailure(int code)
 {
     return code == QWebSocketProtocol::CloseCodeProtocolError
@@ -65,8 +67,14 @@ void GatewayLink::sendMessage(const QByteArray &message, bool binary)
 {
     if (m_closing)
         return;
-    const qint64 queued = m_socket->bytesToWrite();
+    qint64 queued = m_socket->bytesToWrite();
     const qint64 limit = m_gateway.settings().sendQueueLimitBytes;
+    // Bytes in QTcpSocket's buffer may only be waiting for the event loop to write them, and
+    // a frame's messages pile up there even for a fast client: hand them to the kernel first.
+    if (queued > 0 && queued + message.size() > limit) {
+        m_socket->flush();
+        queued = m_socket->bytesToWrite();
+    }
     // One message larger than the limit may still go to a client that has read everything.
     if (queued > 0 && queued + message.size() > limit) {
         drop(QWebSocketProtocol::CloseCodePolicyViolated,
