@@ -1,6 +1,7 @@
 #include "simulationcontroller.h"
 
 #include <QLoggingCategory>
+#include <QScopedValueRollback>
 
 #include <cmath>
 
@@ -155,6 +156,7 @@ bool SimulationController::step()
     // Many events (a message's network hop, a coroutine resuming after a storage read) leave
     // nothing in the trace, so a step runs on to the next event that does, or a bounded number.
     Simulation &simulation = m_world->simulation();
+    const QScopedValueRollback dispatching(m_dispatching, true);
     const quint64 traced = simulation.trace().eventCount();
     if (!simulation.step())
         return false;
@@ -172,6 +174,7 @@ quint64 SimulationController::advanceBy(SimDuration duration)
     if (!m_world)
         return 0;
     Simulation &simulation = m_world->simulation();
+    const QScopedValueRollback dispatching(m_dispatching, true);
     const quint64 events
         = simulation.runUntil(simulation.now() + std::max<SimDuration>(duration, 0));
     Q_EMIT advanced();
@@ -193,6 +196,12 @@ void SimulationController::deliverExternal(const std::function<void()> &action)
 {
     if (!m_world)
         return;
+    // Called from inside an event (a gateway guard reacting to a message the simulation sends):
+    // the events that `action` makes due run in the loop that is already running.
+    if (m_dispatching) {
+        action();
+        return;
+    }
     Simulation &simulation = m_world->simulation();
     const bool realTime = m_running && !std::isinf(m_speed);
     const qint64 deadlineNs = m_wallClock.nsecsElapsed() + m_frameBudgetNs;
@@ -335,6 +344,7 @@ void SimulationController::runUnlimitedFrame(qint64 deadlineNs)
 bool SimulationController::runEvents(SimTime limit, qint64 deadlineNs)
 {
     Simulation &simulation = m_world->simulation();
+    const QScopedValueRollback dispatching(m_dispatching, true);
     for (;;) {
         for (int i = 0; i < kEventsPerClockCheck; ++i) {
             const std::optional<SimTime> next = simulation.nextEventTime();

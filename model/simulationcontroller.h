@@ -177,6 +177,7 @@ private:
     QTimer m_frameTimer;
     QTimer m_wakeTimer;
     bool m_keepRunning = false;
+    bool m_dispatching = false; ///< runEvents() is running simulation events
     QElapsedTimer m_wallClock;
     qint64 m_frameBudgetNs = qint64(kDefaultFrameBudgetMs) * 1'000'000;
     double m_speed = 1.0;
