@@ -239,6 +239,7 @@ ScriptError Engine::takeException()
     if (!JS_IsExceptionPending(m_context)) {
         error.interrupted = m_interrupted;
         error.name = QStringLiteral("Error");
+        // NOTE: the text users report from wrangler tail; workerd's source was not checked.
         error.message = m_interrupted
                 ? QStringLiteral("Worker exceeded CPU time limit.")
                 : QStringLiteral("The script was terminated.");

@@ -30,6 +30,11 @@ QByteArray readResource(const QString &path)
     return file.readAll();
 }
 
+/// How long one call into a Worker script may run in wall time before the watchdog stops it.
+/// NOTE: the platform limits CPU time per request (30 s by default); this is wall time on the
+/// host, kept short so that a looping script does not stall the GUI.
+constexpr std::chrono::milliseconds kDefaultWatchdogLimit { 2000 };
+
 /// A settled JavaScript value held across coroutine suspensions.
 using HeldValue = std::shared_ptr<JS::PersistentRooted<JS::Value>>;
 
@@ -611,6 +616,10 @@ Task<Result<HeldValue>> JsObject::invoke(const char *method,
             Error converted = error.toError();
             converted.message = error.message;
             converted.remote = true;
+            // A script stopped in the middle may have left the instance half updated, so the
+            // object resets, as the platform resets an object that exceeds its CPU limit.
+            if (error.interrupted)
+                m_ctx.abort(error.message);
             co_return converted;
         }
         result = d.hold(value);
@@ -1641,6 +1650,9 @@ Result<std::unique_ptr<JsWorkerScript>> JsWorkerScript::load(Simulation &simulat
 {
     auto d = std::make_unique<Private>(simulation);
     d->runtime.setOwner(d.get());
+    // A runaway script would otherwise stop the whole simulation.
+    if (Engine::current().watchdogLimit().count() <= 0)
+        Engine::current().setWatchdogLimit(kDefaultWatchdogLimit);
     Realm &realm = d->runtime.realm();
     JSContext *cx = realm.context();
     {

@@ -1,5 +1,6 @@
 #include "js/jsworker.h"
 
+#include "durableobject.h"
 #include "simtasks.h"
 #include "testfiles.h"
 #include "world.h"
@@ -63,6 +64,7 @@ private Q_SLOTS:
     void consoleReachesTrace();
     void moduleWithoutClassIsRejected();
     void storageAndAlarm();
+    void watchdogStopsLoop();
     void scenarioWithJavaScriptRoom();
 };
 
@@ -217,6 +219,31 @@ void JsWorkerTest::storageAndAlarm()
     QCOMPARE(get(*world, QStringLiteral("/list")).body,
              QByteArray("{\"alarm\":{\"at\":") + alarmAt + QByteArray(",\"retry\":0},\"count\":2}"));
     QCOMPARE(world->script()->errors().size(), size_t(0));
+}
+
+void JsWorkerTest::watchdogStopsLoop()
+{
+    QTemporaryDir folder;
+    const QString path = folder.filePath(QStringLiteral("worker.mjs"));
+    QVERIFY(writeFile(path, "import { DurableObject } from 'cloudflare:workers';\n"
+                            "export class Room extends DurableObject {\n"
+                            "  fetch(request) {\n"
+                            "    if (new URL(request.url).pathname === '/spin') for (;;) {}\n"
+                            "    return new Response('alive');\n"
+                            "  }\n"
+                            "}\n"
+                            "export default { fetch(request, env) { return env.ROOMS.getByName('r').fetch(request); } };\n"));
+    const std::unique_ptr<World> world = serveModule(path);
+    TraceLines errors(*world, TraceKind::ScriptError);
+    const HttpResponse spun = get(*world, QStringLiteral("/spin"));
+    QCOMPARE(spun.status, 500);
+    QCOMPARE(spun.body, QByteArray("Error: Worker exceeded CPU time limit.\n"));
+    QCOMPARE(errors.lines.first(), QStringLiteral("Room.fetch | Error: Worker exceeded CPU time limit."));
+    // The object was reset and a new instance answers.
+    QCOMPARE(get(*world, QStringLiteral("/")).body, QByteArray("alive"));
+    DurableObject *object = world->roomObject(QStringLiteral("r"));
+    QVERIFY(object);
+    QCOMPARE(object->constructorRuns(), quint64(2));
 }
 
 void JsWorkerTest::scenarioWithJavaScriptRoom()
