@@ -69,7 +69,8 @@ int runHeadless(const QStringList &arguments)
         QStringLiteral("Runs a scenario headless, as fast as the CPU allows, and prints its report."));
     parser.addHelpOption();
     parser.addPositionalArgument(QStringLiteral("run"), QStringLiteral("The run command."));
-    parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("The scenario JSON file."));
+    parser.addPositionalArgument(QStringLiteral("scenario"),
+                                 QStringLiteral("The scenario JSON file, or a Worker module (.js or .mjs)."));
     const QCommandLineOption seedOption(QStringLiteral("seed"),
                                         QStringLiteral("Seed of the random streams (replaces the scenario's)."),
                                         QStringLiteral("N"));

@@ -72,7 +72,8 @@ std::optional<int> parseGuiArguments(int argc, char *argv[], GuiOptions &options
     parser.addOptions({ helpOption, versionOption, seedOption, speedOption, runOption,
         platformOption, styleOption, displayOption });
     parser.addPositionalArgument(QStringLiteral("scenario"),
-        QStringLiteral("The scenario JSON file to open."), QStringLiteral("[scenario]"));
+        QStringLiteral("The scenario JSON file, or a Worker module (.js or .mjs), to open."),
+        QStringLiteral("[scenario]"));
 
     QTextStream out(stdout);
     QTextStream err(stderr);

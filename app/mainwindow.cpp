@@ -241,6 +241,9 @@ QWidget *MainWindow::createConnectionsPane()
     auto *summary = new QLabel(m_frames->summary(), frames);
     summary->setObjectName(QStringLiteral("framesSummary"));
     summary->setContentsMargins(4, 2, 4, 2);
+    // A long note wraps rather than widening the pane and squeezing the client list.
+    summary->setWordWrap(true);
+    summary->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     m_framesView = createTableView(m_frames, { false, { 7, 2, 6, 5 } }, frames);
     m_framesView->setObjectName(QStringLiteral("framesView"));
     auto *layout = new QVBoxLayout(frames);
@@ -449,8 +452,9 @@ bool MainWindow::openScenario(const QString &path, std::optional<quint64> seed, 
     const Status loaded = m_controller->load(path, seed);
     if (!loaded) {
         const QString message = loaded.error().message;
-        m_banner->showError(
-            tr("Could not open the scenario. The current run stays loaded.\n%1").arg(message));
+        m_banner->showError(m_controller->world()
+                ? tr("Could not open the scenario. The current run stays loaded.\n%1").arg(message)
+                : tr("Could not open the scenario.\n%1").arg(message));
         statusBar()->showMessage(
             tr("Could not open %1").arg(scenarioDisplayName(path)), kStatusMessageMs);
         return false;
@@ -483,7 +487,9 @@ void MainWindow::rememberFolder(const QString &settingsKey, const QString &path)
 void MainWindow::chooseScenario()
 {
     const QString path = QFileDialog::getOpenFileName(this, tr("Open Scenario"),
-        lastFolder(kScenarioFolderKey), tr("Scenario files (*.json);;All files (*)"));
+        lastFolder(kScenarioFolderKey),
+        tr("Scenarios and Worker modules (*.json *.js *.mjs);;Scenario files (*.json);;"
+           "Worker modules (*.js *.mjs);;All files (*)"));
     if (path.isEmpty())
         return;
     rememberFolder(kScenarioFolderKey, path);

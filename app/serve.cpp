@@ -252,10 +252,19 @@ int runServe(const QStringList &arguments)
                       .arg(scenario.name, options.scenarioPath)
                       .arg(world.simulation().seed())
                       .arg(scenario.durableObjectProfile, clientLocation));
-    printLine(QStringLiteral("Try: curl '%1/put?roomId=lobby&key=greeting&value=hello' and "
-                             "wscat -c '%2/ws?roomId=lobby'")
-                      .arg(gateway.url(), QString(gateway.url()).replace(QLatin1String("http:"),
-                                                                          QLatin1String("ws:"))));
+    if (scenario.workerModule.isEmpty()) {
+        printLine(QStringLiteral("Try: curl '%1/put?roomId=lobby&key=greeting&value=hello' and "
+                                 "wscat -c '%2/ws?roomId=lobby'")
+                          .arg(gateway.url(), QString(gateway.url()).replace(QLatin1String("http:"),
+                                                                              QLatin1String("ws:"))));
+    }
+    // The Worker script's console lines and uncaught errors, which the GUI shows in its log.
+    world.simulation().trace().addSink([](const TraceEvent &event) {
+        if (event.kind == TraceKind::Console)
+            printLine(QStringLiteral("console.%1: %2").arg(event.subject, QString::fromUtf8(event.value)));
+        else if (event.kind == TraceKind::ScriptError)
+            printLine(QStringLiteral("Uncaught in %1: %2").arg(event.subject, QString::fromUtf8(event.value)));
+    });
 
     controller.setKeepRunning(true);
     controller.setSpeed(1.0);

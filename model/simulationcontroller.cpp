@@ -52,7 +52,7 @@ Status SimulationController::load(
             ? Scenario::forWorkerModule(path, m_moduleKv, m_moduleObjects, m_moduleSqlite)
             : Scenario::load(path);
     if (!scenario) {
-        qCWarning(lcController) << "cannot load scenario" << path << ":"
+        qCInfo(lcController) << "cannot load scenario" << path << ":"
                                 << scenario.error().message;
         return scenario.error();
     }
@@ -62,7 +62,7 @@ Status SimulationController::load(
     }
     Result<std::unique_ptr<World>> world = World::create(*scenario, seed, kvStoreFile);
     if (!world) {
-        qCWarning(lcController) << "cannot build a run of" << path << "with session file"
+        qCInfo(lcController) << "cannot build a run of" << path << "with session file"
                                 << kvStoreFile << ":" << world.error().message;
         return world.error();
     }

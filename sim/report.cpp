@@ -2,6 +2,7 @@
 
 #include "world.h"
 
+#include <QFileInfo>
 #include <QJsonArray>
 
 #include <algorithm>
@@ -163,7 +164,10 @@ Report buildReport(const World &world)
     const Scenario &scenario = world.scenario();
     report.objectSettings =
         QStringLiteral("class %1 (%2, %3), %4 profile, compatibility date %5")
-            .arg(scenario.roomClassName, scenario.roomBehaviour,
+            .arg(scenario.roomClassName,
+                 scenario.workerModule.isEmpty()
+                         ? scenario.roomBehaviour
+                         : QStringLiteral("JavaScript, ") + QFileInfo(scenario.workerModule).fileName(),
                  scenario.sqliteStorage ? QStringLiteral("SQLite storage") : QStringLiteral("KV storage"),
                  scenario.durableObjectProfile,
                  scenario.durableObjects.compatibilityDate.toString(Qt::ISODate));

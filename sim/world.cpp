@@ -237,7 +237,7 @@ Status World::loadScript(DurableObjectClass &roomClass)
     Result<std::unique_ptr<JsWorkerScript>> script =
             JsWorkerScript::load(*m_simulation, entryName, file.readAll(), loader);
     if (!script)
-        return Error::error(QStringLiteral("%1: %2").arg(modulePath, script.error().toString()));
+        return Error::error(QStringLiteral("%1: %2").arg(modulePath, script.error().message));
     m_script = script->get();
     if (!m_script->exportsClass(m_scenario.roomClassName))
         return Error::error(QStringLiteral("%1 exports no class %2, which the %3 binding names. "

@@ -250,9 +250,17 @@ void JsWorkerScript::Private::rejectLater(const HeldValue &promise, const Error 
 Error JsWorkerScript::Private::errorFromValue(JS::HandleValue value, const QString &where)
 {
     JSContext *cx = context();
+    // An error that came from a Durable Object was recorded where it was thrown.
+    bool remote = false;
+    if (value.isObject()) {
+        JS::RootedObject object(cx, &value.toObject());
+        JS::RootedValue flag(cx);
+        remote = JS_GetProperty(cx, object, "remote", &flag) && flag.isTrue();
+    }
     JS_SetPendingException(cx, value);
     const ScriptError error = Engine::current().takeException();
-    recordError(where, error);
+    if (!remote)
+        recordError(where, error);
     Error converted = error.toError();
     converted.message = error.message;
     converted.remote = true;

@@ -126,8 +126,7 @@ void JsWorkerTest::defectsReportPlatformErrors_data()
             << 500
             << QByteArray("TypeError: Failed to execute 'put' on 'KvNamespace': parameter 2 is not of type 'string or JsObject'.\n")
             << "/?roomId=room-1"
-            << QStringList { "Room.fetch | TypeError: Failed to execute 'put' on 'KvNamespace': parameter 2 is not of type 'string or JsObject'. (worker.mjs:7:23)",
-                             "fetch | TypeError: Failed to execute 'put' on 'KvNamespace': parameter 2 is not of type 'string or JsObject'." };
+            << QStringList { "Room.fetch | TypeError: Failed to execute 'put' on 'KvNamespace': parameter 2 is not of type 'string or JsObject'. (worker.mjs:7:23)" };
 }
 
 void JsWorkerTest::defectsReportPlatformErrors()
