@@ -14,6 +14,12 @@
 #include <QTcpSocket>
 #include <QWebSocket>
 
+#include <cerrno>
+#include <utility>
+#include <vector>
+
+#include <sys/socket.h>
+
 Q_LOGGING_CATEGORY(lcGateway, "roomscope.app.gateway", QtWarningMsg)
 
 namespace roomscope {
@@ -77,6 +83,109 @@ QString peerName(const QTcpSocket *socket)
     return host + QLatin1Char(':') + QString::number(socket->peerPort());
 }
 
+/// Bytes a socket collects in a write batch before it sends them anyway.
+constexpr qsizetype kWriteBatchLimit = 64 * 1024;
+
+class GatewaySocket;
+/// Sockets with bytes in the current write batch, in the order of their first write.
+std::vector<QPointer<GatewaySocket>> g_batchedSockets;
+/// The nesting depth of WriteBatch objects. Writes are collected while it is above zero.
+int g_writeBatchDepth = 0;
+
+/// A TCP socket that sends written bytes to the kernel at once, and collects them while a
+/// WriteBatch exists.
+///
+/// A plain QTcpSocket buffers every write, enables its write notifier, and writes in a later
+/// pass of the event loop, which disables the notifier again. GLib's event dispatcher walks
+/// the list of every registered socket notifier on each of those changes, so a broadcast to
+/// 1,000 sockets cost thousands of walks of a 1,000-entry list before the last client got the
+/// message. Sending at once, as an unbuffered QTcpSocket does, needs no notifier (Qt 6.4's
+/// setSocketDescriptor() ignores QIODevice::Unbuffered). Bytes that the kernel does not take go
+/// to QTcpSocket's buffer as before, so bytesToWrite() counts the bytes that a slow client has
+/// not taken, and QTcpSocket reports any error.
+class GatewaySocket : public QTcpSocket
+{
+public:
+    using QTcpSocket::QTcpSocket;
+
+    /// Sends the bytes collected in the current write batch.
+    void sendBatch()
+    {
+        if (m_batch.isEmpty())
+            return;
+        const QByteArray batch = std::exchange(m_batch, QByteArray());
+        sendNow(batch.constData(), batch.size());
+    }
+
+    void close() override
+    {
+        sendBatch();
+        QTcpSocket::close();
+    }
+
+    void disconnectFromHost() override
+    {
+        sendBatch();
+        QTcpSocket::disconnectFromHost();
+    }
+
+protected:
+    qint64 writeData(const char *data, qint64 size) override
+    {
+        if (g_writeBatchDepth == 0 || state() != ConnectedState)
+            return sendNow(data, size);
+        if (m_batch.isEmpty())
+            g_batchedSockets.emplace_back(this);
+        m_batch.append(data, size);
+        if (m_batch.size() >= kWriteBatchLimit)
+            sendBatch();
+        return size;
+    }
+
+private:
+    qint64 sendNow(const char *data, qint64 size)
+    {
+        // Bytes still in QTcpSocket's buffer go first, so new ones queue behind them.
+        if (size > 0 && state() == ConnectedState && QTcpSocket::bytesToWrite() == 0) {
+            ssize_t sent = 0;
+            do {
+                sent = ::send(int(socketDescriptor()), data, size_t(size),
+                              MSG_NOSIGNAL | MSG_DONTWAIT);
+            } while (sent < 0 && errno == EINTR);
+            if (sent == size)
+                return size;
+            // QTcpSocket buffers what a full kernel buffer did not take, and reports errors.
+            if (sent > 0) {
+                const qint64 buffered = QTcpSocket::writeData(data + sent, size - sent);
+                return buffered < 0 ? buffered : sent + buffered;
+            }
+        }
+        return QTcpSocket::writeData(data, size);
+    }
+
+    QByteArray m_batch;
+};
+
+/// Collects the writes to every GatewaySocket while it exists, and sends each socket's bytes
+/// together when the outermost batch ends. QWebSocket writes a frame's header and payload
+/// separately, so without a batch each message of a broadcast costs two send() calls.
+class WriteBatch
+{
+public:
+    WriteBatch() { ++g_writeBatchDepth; }
+    ~WriteBatch()
+    {
+        if (--g_writeBatchDepth > 0)
+            return;
+        const std::vector<QPointer<GatewaySocket>> sockets = std::exchange(g_batchedSockets, {});
+        for (const QPointer<GatewaySocket> &socket : sockets) {
+            if (socket)
+                socket->sendBatch();
+        }
+    }
+    Q_DISABLE_COPY_MOVE(WriteBatch)
+};
+
 } // namespace
 
 QByteArray httpResponseBytes(int status, const QByteArray &contentType, const QByteArray &body,
@@ -104,7 +213,7 @@ public:
 protected:
     void incomingConnection(qintptr descriptor) override
     {
-        auto *socket = new QTcpSocket(this);
+        auto *socket = new GatewaySocket(this);
         if (!socket->setSocketDescriptor(descriptor)) {
             delete socket;
             return;
@@ -116,12 +225,17 @@ protected:
                     .arg(m_gateway.m_settings.maxConnections);
             m_gateway.refuse(QStringLiteral("refused a connection from %1: %2")
                                      .arg(peerName(socket), reason));
+            // The response usually leaves at once, and then disconnectFromHost() emits
+            // disconnected() before it returns.
+            connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
             socket->write(httpResponseBytes(503, "text/plain;charset=UTF-8",
                                             reason.toUtf8() + '\n', true));
             socket->disconnectFromHost();
-            connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
             return;
         }
+        // QWebSocket writes a frame's header and payload separately outside a write batch, and
+        // Nagle's algorithm would hold the payload back until the peer acknowledged the header.
+        socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
         m_gateway.acceptConnection(socket);
         addPendingConnection(socket);
     }
@@ -318,6 +432,9 @@ bool Gateway::handleRequest(const QHttpServerRequest &request, QTcpSocket *socke
     const HttpRequest workerRequest = this->workerRequest(request);
     const LocationId location = clientLocation(*world);
     const QString actor = QStringLiteral("http ") + connection->peer;
+    // Without simulated latency the Worker responds within deliverExternal(), so the response and
+    // every message that the request made leave with one send() per socket.
+    const WriteBatch batch;
     m_controller.deliverExternal([&] {
         world->sendRequest(actor, location, workerRequest,
                            [self, target, slot](const HttpResponse &response) {
@@ -442,15 +559,20 @@ void Gateway::takeWebSockets()
 
         const QPointer<Gateway> self = this;
         auto deliver = [self](const std::function<void()> &action) {
-            if (self)
-                self->m_controller.deliverExternal(action);
+            if (!self)
+                return;
+            const WriteBatch batch;
+            self->m_controller.deliverExternal(action);
         };
         auto link = std::make_unique<GatewayLink>(socket.release(), *upgrade->client, *this, deliver);
         GatewayLink *raw = link.get();
         upgrade->link = raw;
         connect(raw, &GatewayLink::finished, this, [this, raw] { linkClosed(raw); });
         m_links.emplace(raw, std::move(link));
-        m_controller.deliverExternal([&] { upgrade->client->attach(raw); });
+        {
+            const WriteBatch batch;
+            m_controller.deliverExternal([&] { upgrade->client->attach(raw); });
+        }
         if (upgrade->answer && upgrade->answer->status != 101)
             upgradeAnswered(upgrade, *upgrade->answer);
         Q_EMIT statusChanged();
