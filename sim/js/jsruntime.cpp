@@ -27,6 +27,14 @@ int defaultPort(const QString &scheme)
     return -1;
 }
 
+bool setString(JSContext *context, JS::HandleObject object, const char *name, const QString &text)
+{
+    JS::RootedString string(context, newString(context, text));
+    return string && JS_DefineProperty(context, object, name, string, JSPROP_ENUMERATE);
+}
+
+} // namespace
+
 JSObject *newBytes(JSContext *context, const QByteArray &bytes)
 {
     JS::RootedObject array(context, JS_NewUint8Array(context, size_t(bytes.size())));
@@ -46,14 +54,6 @@ QByteArray viewBytes(JSObject *view)
     const auto *data = static_cast<const char *>(JS_GetArrayBufferViewData(view, &shared, nogc));
     return QByteArray(data, qsizetype(JS_GetArrayBufferViewByteLength(view)));
 }
-
-bool setString(JSContext *context, JS::HandleObject object, const char *name, const QString &text)
-{
-    JS::RootedString string(context, newString(context, text));
-    return string && JS_DefineProperty(context, object, name, string, JSPROP_ENUMERATE);
-}
-
-} // namespace
 
 std::optional<UrlParts> parseUrl(const QString &input, const QString &base)
 {

@@ -73,4 +73,9 @@ struct UrlParts
 };
 std::optional<UrlParts> parseUrl(const QString &input, const QString &base);
 
+/// A new Uint8Array holding a copy of `bytes`; null on failure (an exception is pending).
+JSObject *newBytes(JSContext *context, const QByteArray &bytes);
+/// A copy of the bytes an ArrayBufferView (a typed array or a DataView) covers.
+QByteArray viewBytes(JSObject *view);
+
 } // namespace roomscope::js

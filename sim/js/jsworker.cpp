@@ -325,26 +325,6 @@ bool JsWorkerScript::Private::Awaiter::await_ready()
 
 namespace {
 
-JSObject *bytesArray(JSContext *cx, const QByteArray &bytes)
-{
-    JS::RootedObject array(cx, JS_NewUint8Array(cx, size_t(bytes.size())));
-    if (!array)
-        return nullptr;
-    JS::AutoCheckCannotGC nogc;
-    bool shared = false;
-    auto *data = static_cast<char *>(JS_GetArrayBufferViewData(array, &shared, nogc));
-    std::copy(bytes.cbegin(), bytes.cend(), data);
-    return array;
-}
-
-QByteArray arrayBytes(JSObject *view)
-{
-    JS::AutoCheckCannotGC nogc;
-    bool shared = false;
-    const auto *data = static_cast<const char *>(JS_GetArrayBufferViewData(view, &shared, nogc));
-    return QByteArray(data, qsizetype(JS_GetArrayBufferViewByteLength(view)));
-}
-
 bool isInstance(JSContext *cx, JS::HandleObject global, const char *constructorName,
                 JS::HandleValue value)
 {
@@ -387,7 +367,7 @@ JSObject *JsWorkerScript::Private::toRequest(const HttpRequest &request)
     }
     JS_DefineProperty(cx, init, "headers", headers, JSPROP_ENUMERATE);
     if (!request.body.isEmpty() && request.method != "GET" && request.method != "HEAD") {
-        JS::RootedObject body(cx, bytesArray(cx, request.body));
+        JS::RootedObject body(cx, newBytes(cx, request.body));
         JS_DefineProperty(cx, init, "body", body, JSPROP_ENUMERATE);
     }
     JS::RootedValue constructor(cx);
@@ -435,7 +415,7 @@ HttpRequest JsWorkerScript::Private::fromRequest(JS::HandleObject request)
     JS::RootedValue bytes(cx);
     JS_GetProperty(cx, request, "_bytes", &bytes);
     if (bytes.isObject() && JS_IsArrayBufferViewObject(&bytes.toObject()))
-        converted.body = arrayBytes(&bytes.toObject());
+        converted.body = viewBytes(&bytes.toObject());
     return converted;
 }
 
@@ -466,7 +446,7 @@ Result<HttpResponse> JsWorkerScript::Private::toResponse(JS::HandleValue value,
     JS::RootedValue bytes(cx);
     JS_GetProperty(cx, response, "_bytes", &bytes);
     if (bytes.isObject() && JS_IsArrayBufferViewObject(&bytes.toObject()))
-        converted.body = arrayBytes(&bytes.toObject());
+        converted.body = viewBytes(&bytes.toObject());
     JS::RootedValue webSocket(cx);
     JS_GetProperty(cx, response, "webSocket", &webSocket);
     if (converted.status == 101 && webSocket.isObject()) {
@@ -716,7 +696,7 @@ Task<Status> JsObject::webSocketMessage(std::shared_ptr<ServerWebSocket> socket,
             return false;
         JS::RootedValue data(cx);
         if (message.binary) {
-            JS::RootedObject bytes(cx, bytesArray(cx, message.data));
+            JS::RootedObject bytes(cx, newBytes(cx, message.data));
             JS::RootedValue buffer(cx);
             JS_GetProperty(cx, bytes, "buffer", &buffer);
             data.set(buffer);
@@ -868,7 +848,7 @@ Task<void> kvGetTask(Private *d, HeldValue promise, KvNamespace *kv, QString act
                     return false;
             } else if (type == QLatin1String("arrayBuffer") || type == QLatin1String("stream")) {
                 // NOTE: "stream" gives an ArrayBuffer: the runtime has no ReadableStream yet.
-                JS::RootedObject bytes(cx, bytesArray(cx, *read->value));
+                JS::RootedObject bytes(cx, newBytes(cx, *read->value));
                 JS_GetProperty(cx, bytes, "buffer", &value);
             } else {
                 value.setString(newString(cx, QString::fromUtf8(*read->value)));
@@ -989,7 +969,7 @@ bool kvPut(JSContext *cx, unsigned argc, JS::Value *vp)
     const QByteArray value = args.get(2).isString()
             ? toQString(cx, args.get(2)).toUtf8()
             : (args.get(2).isObject() && JS_IsArrayBufferViewObject(&args.get(2).toObject())
-                       ? arrayBytes(&args.get(2).toObject())
+                       ? viewBytes(&args.get(2).toObject())
                        : QByteArray());
     KvPutOptions options;
     options.expiration = optionalNumber(args.get(3));
@@ -1125,7 +1105,7 @@ Task<void> stubFetchTask(Private *d, HeldValue promise, DurableObjectStub stub, 
                 return false;
             JS_DefineProperty(cx, init, "webSocket", webSocket, JSPROP_ENUMERATE);
         } else if (!response->body.isEmpty()) {
-            body.setObject(*bytesArray(cx, response->body));
+            body.setObject(*newBytes(cx, response->body));
         }
         JS::RootedValue constructor(cx);
         JS_GetProperty(cx, globalObject, "Response", &constructor);
@@ -1284,7 +1264,7 @@ bool wsSend(JSContext *cx, unsigned argc, JS::Value *vp)
         return throwError(cx, d, Error::typeError(QStringLiteral("Failed to execute 'send' on 'WebSocket': The WebSocket has not been accepted.")));
     const bool binary = JS::ToBoolean(args.get(2));
     const QByteArray data = binary && args.get(1).isObject()
-            ? arrayBytes(&args.get(1).toObject())
+            ? viewBytes(&args.get(1).toObject())
             : toQString(cx, args.get(1)).toUtf8();
     auto *owner = dynamic_cast<JsObject *>(end->socket->object->behaviour());
     if (!owner)
@@ -1367,6 +1347,13 @@ bool entriesMap(JSContext *cx, const StorageEntries &entries, JS::MutableHandleV
     return true;
 }
 
+/// Converts a storage write's Done into undefined, as the write's promise resolves.
+bool undefinedResult(JSContext *, const Done &, JS::MutableHandleValue result)
+{
+    result.setUndefined();
+    return true;
+}
+
 template<typename T>
 Task<void> storageTask(Private *d, HeldValue promise, Pending<T> pending,
                        std::function<bool(JSContext *, const T &, JS::MutableHandleValue)> convert)
@@ -1438,11 +1425,7 @@ bool storagePut(JSContext *cx, unsigned argc, JS::Value *vp)
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
-    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert =
-            [](JSContext *, const Done &, JS::MutableHandleValue result) {
-                result.setUndefined();
-                return true;
-            };
+    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert = undefinedResult;
     // NOTE: values are stored as JSON text, while the platform stores V8-serialized values, so
     // a Map, a Date or a cycle does not survive a round trip here.
     d.simulation.spawn(storageTask<Done>(&d, promise,
@@ -1465,11 +1448,7 @@ bool storagePutEntries(JSContext *cx, unsigned argc, JS::Value *vp)
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
-    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert =
-            [](JSContext *, const Done &, JS::MutableHandleValue result) {
-                result.setUndefined();
-                return true;
-            };
+    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert = undefinedResult;
     d.simulation.spawn(storageTask<Done>(&d, promise, object->ctx().storage().put(list), convert));
     return true;
 }
@@ -1540,11 +1519,7 @@ bool storageDeleteAll(JSContext *cx, unsigned argc, JS::Value *vp)
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
-    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert =
-            [](JSContext *, const Done &, JS::MutableHandleValue result) {
-                result.setUndefined();
-                return true;
-            };
+    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert = undefinedResult;
     d.simulation.spawn(storageTask<Done>(&d, promise, object->ctx().storage().deleteAll(), convert));
     return true;
 }
@@ -1584,11 +1559,7 @@ bool storageSetAlarm(JSContext *cx, unsigned argc, JS::Value *vp)
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
-    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert =
-            [](JSContext *, const Done &, JS::MutableHandleValue result) {
-                result.setUndefined();
-                return true;
-            };
+    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert = undefinedResult;
     d.simulation.spawn(storageTask<Done>(&d, promise, object->ctx().storage().setAlarm(qint64(time)), convert));
     return true;
 }
@@ -1603,11 +1574,7 @@ bool storageDeleteAlarm(JSContext *cx, unsigned argc, JS::Value *vp)
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
-    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert =
-            [](JSContext *, const Done &, JS::MutableHandleValue result) {
-                result.setUndefined();
-                return true;
-            };
+    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert = undefinedResult;
     d.simulation.spawn(storageTask<Done>(&d, promise, object->ctx().storage().deleteAlarm(), convert));
     return true;
 }
