@@ -59,6 +59,9 @@ void Metrics::observe(const TraceEvent &event)
         ++broadcasts;
         messagesSent += quint64(event.numbers[0]);
         break;
+    case TraceKind::WsSend:
+        ++messagesSent;
+        break;
     case TraceKind::WsDeliver:
         ++messagesDelivered;
         break;

@@ -35,7 +35,8 @@ public:
     quint64 storageCommitFailures = 0;
     quint64 webSocketsAccepted = 0;
     quint64 broadcasts = 0;
-    quint64 messagesSent = 0; ///< the sum over broadcasts of the sockets each was sent to
+    /// The sum over broadcasts of the sockets each was sent to, plus a script's ws.send() calls.
+    quint64 messagesSent = 0;
     quint64 messagesDelivered = 0;
     std::map<QString, int> peakPendingWrites; ///< by room actor name
     std::vector<qint64> requestLatenciesUs; ///< one per completed request, in completion order

@@ -34,6 +34,7 @@ constexpr std::array<TraceKindInfo, size_t(TraceKind::Count)> kKindInfo = { {
     { "gateway", "event", { "port", "status", nullptr }, "detail" },
     { "console", "level", { nullptr, nullptr, nullptr }, "text" },
     { "script.error", "handler", { "line", "column", nullptr }, "error" },
+    { "ws.send", "client", { "connection", "bytes", nullptr }, nullptr },
 } };
 
 QString valueText(const QByteArray &value, int maxChars)

@@ -39,6 +39,7 @@ enum class TraceKind : quint8 {
     Gateway,
     Console, ///< the user's Worker script called console.*; value is the text
     ScriptError, ///< the user's Worker script threw; value is the error with its source line
+    WsSend, ///< the user's Worker script sent a message on a WebSocket (ws.send())
     Count
 };
 

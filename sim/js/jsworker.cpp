@@ -1271,6 +1271,15 @@ bool wsSend(JSContext *cx, unsigned argc, JS::Value *vp)
         return throwError(cx, d, Error::error(QStringLiteral("The object that accepted this WebSocket is not in memory.")));
     if (const Status sent = owner->ctx().send(end->socket, data, binary); !sent)
         return throwError(cx, d, sent.error());
+    // Traced so that the report counts a JavaScript room's messages as sent, as it counts a
+    // built-in room's broadcasts.
+    TraceEvent event;
+    event.kind = TraceKind::WsSend;
+    event.actor = owner->ctx().actorName();
+    event.subject = end->socket->client->name();
+    event.numbers[0] = qint64(end->socket->connection);
+    event.numbers[1] = data.size();
+    d.simulation.record(std::move(event));
     args.rval().setUndefined();
     return true;
 }
