@@ -204,7 +204,7 @@ QByteArray httpResponseBytes(int status, const QByteArray &contentType, const QB
 }
 
 /// Accepts TCP connections with a deep backlog and turns away those over the connection cap
-/// before the HTTP server sees them.
+/// before the HTTP server reads them.
 class GatewayListener : public QTcpServer
 {
 public:
@@ -257,7 +257,7 @@ protected:
     }
     void missingHandler(const QHttpServerRequest &, QTcpSocket *) override
     {
-        // Only a refused upgrade gets here, and the gateway has already answered it.
+        // Only a rejected upgrade gets here, and the gateway has already written its response.
     }
 
 private:
@@ -288,7 +288,7 @@ Result<QString> Gateway::start()
     const Result<QString> checked = m_settings.checkAddress();
     if (!checked)
         return checked;
-    // QtHttpServer logs a warning for every upgrade it is told to refuse; the gateway logs its
+    // QtHttpServer logs a warning for every upgrade that handleRequest() rejects; the gateway logs its
     // own refusals with their reasons instead.
     QLoggingCategory::setFilterRules(QStringLiteral("qt.httpserver.warning=false"));
 

@@ -29,7 +29,7 @@ class SimulationController;
 /// clients (curl, wscat, a browser page) into the controller's running simulation.
 ///
 /// Every HTTP request and upgrade goes through the scenario's Worker as a simulated request does,
-/// at the wall clock's instant; a real client's own network stands in for the edge hop. The
+/// at the wall clock's instant. A real client's own network replaces the simulated edge hop. The
 /// gateway also serves a demo page at /__roomscope/ and its status at /__roomscope/status.
 ///
 /// Guards, each refusal logged with its reason: the Host and Origin checks against DNS

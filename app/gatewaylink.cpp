@@ -9,8 +9,8 @@ namespace {
 /// Close codes with which QWebSocket itself ends a connection on bad input: a protocol error
 /// (such as a reserved opcode or reserved bit), invalid UTF-8 in a text message, and a message
 /// over the maximum size.
-/// NOTE: Qt 6.4 accepts an unmasked frame from a client, which RFC 6455 (section 5.1) says a
-/// server must close the connection for.
+/// NOTE: Qt 6.4 accepts an unmasked frame from a client, although RFC 6455 (section 5.1)
+/// requires a server to close the connection on one.
 bool isProtocolFailure(int code)
 {
     return code == QWebSocketProtocol::CloseCodeProtocolError
@@ -139,7 +139,7 @@ void GatewayLink::checkAlive(qint64 nowMs)
                  QStringLiteral("Roomscope gateway: no answer to a ping within %1 ms, so the "
                                 "connection is treated as half-open.")
                          .arg(settings.pingTimeoutMs));
-            // A half-open peer never answers the close either.
+            // A half-open peer never replies to the Close frame either.
             m_socket->abort();
         }
         return;

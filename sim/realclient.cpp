@@ -125,7 +125,7 @@ void RealClient::receiveClose(int code, const QString &reason)
              reason.toUtf8(), 2 + reason.toUtf8().size(), code);
     if (m_serverSocket && m_serverSocket->object)
         m_serverSocket->object->receiveClose(m_serverSocket, code, reason);
-    // The gateway answers the Close frame itself, so the connection is over for the client.
+    // QWebSocket replies to the Close frame itself, so the connection is over for the client.
     recordClose(code, reason);
 }
 

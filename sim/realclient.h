@@ -63,7 +63,7 @@ public:
     void attach(Link *link);
     /// Disconnects the real socket; nothing more is sent to it.
     void detach();
-    /// The server's end, once the Worker answered the upgrade with 101.
+    /// The server's end, once the Worker returned 101 for the upgrade.
     void setServerSocket(std::shared_ptr<ServerWebSocket> socket);
     /// Marks the upgrade refused by the Worker with this HTTP status.
     void reject(int status);

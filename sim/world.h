@@ -120,8 +120,8 @@ public:
     void sendRequest(QString actor, LocationId from, HttpRequest request,
                      std::function<void(const HttpResponse &)> done, Route route = Route::Edge);
 
-    /// Adds a real client that the gateway is connecting; the world keeps it for the whole run,
-    /// since the object's scheduled messages and closes may still refer to it.
+    /// Adds a real client that the gateway is connecting. The world keeps it for the whole run,
+    /// because the object's scheduled messages and closes may still refer to it.
     RealClient &addRealClient(const QString &room, LocationId location, const QString &peer);
     const std::vector<std::unique_ptr<RealClient>> &realClients() const { return m_realClients; }
 

@@ -22,6 +22,13 @@ namespace {
 const QString kNotAResponse = QStringLiteral(
         "Incorrect type for Promise: the Promise did not resolve to 'Response'.");
 
+/// Parses JSON text into a JavaScript value, as JSON.parse() does.
+bool parseJsonText(JSContext *cx, const QString &text, JS::MutableHandleValue value)
+{
+    return JS_ParseJSON(cx, reinterpret_cast<const char16_t *>(text.utf16()), uint32_t(text.size()),
+                        value);
+}
+
 QByteArray readResource(const QString &path)
 {
     QFile file(path);
@@ -31,8 +38,8 @@ QByteArray readResource(const QString &path)
 }
 
 /// How long one call into a Worker script may run in wall time before the watchdog stops it.
-/// NOTE: the platform limits CPU time per request (30 s by default); this is wall time on the
-/// host, kept short so that a looping script does not stall the GUI.
+/// NOTE: the platform limits CPU time per request (30 s by default). This limit is wall time
+/// on the host, kept short so that a looping script does not stall the GUI.
 constexpr std::chrono::milliseconds kDefaultWatchdogLimit { 2000 };
 
 /// A settled JavaScript value held across coroutine suspensions.
@@ -650,7 +657,7 @@ Task<Result<QJsonValue>> JsObject::call(QString method, QJsonArray arguments)
         for (const QJsonValue &argument : arguments) {
             const QString text = QString::fromUtf8(QJsonDocument(QJsonArray { argument }).toJson(QJsonDocument::Compact));
             JS::RootedValue parsed(cx);
-            if (!JS_ParseJSON(cx, reinterpret_cast<const char16_t *>(text.utf16()), uint32_t(text.size()), &parsed))
+            if (!parseJsonText(cx, text, &parsed))
                 return false;
             JS::RootedObject array(cx, &parsed.toObject());
             JS::RootedValue element(cx);
@@ -844,7 +851,7 @@ Task<void> kvGetTask(Private *d, HeldValue promise, KvNamespace *kv, QString act
         if (read->value) {
             if (type == QLatin1String("json")) {
                 const QString text = QString::fromUtf8(*read->value);
-                if (!JS_ParseJSON(cx, reinterpret_cast<const char16_t *>(text.utf16()), uint32_t(text.size()), &value))
+                if (!parseJsonText(cx, text, &value))
                     return false;
             } else if (type == QLatin1String("arrayBuffer") || type == QLatin1String("stream")) {
                 // NOTE: "stream" gives an ArrayBuffer: the runtime has no ReadableStream yet.
@@ -863,7 +870,7 @@ Task<void> kvGetTask(Private *d, HeldValue promise, KvNamespace *kv, QString act
         JS::RootedValue metadata(cx, JS::NullValue());
         if (read->metadata) {
             const QString text = QString::fromUtf8(*read->metadata);
-            if (!JS_ParseJSON(cx, reinterpret_cast<const char16_t *>(text.utf16()), uint32_t(text.size()), &metadata))
+            if (!parseJsonText(cx, text, &metadata))
                 return false;
         }
         JS_DefineProperty(cx, object, "metadata", metadata, JSPROP_ENUMERATE);
@@ -907,7 +914,7 @@ Task<void> kvListTask(Private *d, HeldValue promise, KvNamespace *kv, QString ac
             if (key.metadata) {
                 const QString text = QString::fromUtf8(*key.metadata);
                 JS::RootedValue metadata(cx);
-                if (!JS_ParseJSON(cx, reinterpret_cast<const char16_t *>(text.utf16()), uint32_t(text.size()), &metadata))
+                if (!parseJsonText(cx, text, &metadata))
                     return false;
                 JS_DefineProperty(cx, entry, "metadata", metadata, JSPROP_ENUMERATE);
             }
@@ -1070,6 +1077,19 @@ Result<DurableObjectId> stubId(JSContext *cx, DurableObjectNamespace &objects, J
     return objects.idFromString(toQString(cx, hex));
 }
 
+/// The stub that a stub.fetch() or RPC call addresses: arguments 0 to 2 are the binding's
+/// index, the ID's hex string and the name the ID was made from.
+Result<DurableObjectStub> stubOf(JSContext *cx, Private &d, const JS::CallArgs &args)
+{
+    DurableObjectNamespace *objects = objectsBinding(d, args.get(0));
+    if (!objects)
+        return Error::error(QStringLiteral("Unknown Durable Object binding."));
+    const Result<DurableObjectId> id = stubId(cx, *objects, args.get(1), args.get(2));
+    if (!id)
+        return id.error();
+    return objects->get(*id, d.callerLocation);
+}
+
 Task<void> stubFetchTask(Private *d, HeldValue promise, DurableObjectStub stub, HttpRequest request)
 {
     const Result<HttpResponse> response = co_await stub.fetch(std::move(request));
@@ -1124,12 +1144,9 @@ bool stubFetch(JSContext *cx, unsigned argc, JS::Value *vp)
 {
     JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
     Private &d = *Private::current(cx);
-    DurableObjectNamespace *objects = objectsBinding(d, args.get(0));
-    if (!objects)
-        return throwError(cx, d, Error::error(QStringLiteral("Unknown Durable Object binding.")));
-    const Result<DurableObjectId> id = stubId(cx, *objects, args.get(1), args.get(2));
-    if (!id)
-        return throwError(cx, d, id.error());
+    const Result<DurableObjectStub> stub = stubOf(cx, d, args);
+    if (!stub)
+        return throwError(cx, d, stub.error());
     if (!args.get(3).isObject())
         return throwError(cx, d, Error::typeError(QStringLiteral("stub.fetch() expects a Request.")));
     JS::RootedObject requestObject(cx, &args.get(3).toObject());
@@ -1137,9 +1154,6 @@ bool stubFetch(JSContext *cx, unsigned argc, JS::Value *vp)
     // The upgrade of the request being served passes on to the object, with its client end.
     if (request.header("upgrade").compare("websocket", Qt::CaseInsensitive) == 0)
         request.upgradeClient = d.currentUpgradeClient;
-    const Result<DurableObjectStub> stub = objects->get(*id, d.callerLocation);
-    if (!stub)
-        return throwError(cx, d, stub.error());
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
@@ -1159,7 +1173,7 @@ Task<void> stubCallTask(Private *d, HeldValue promise, DurableObjectStub stub, Q
         JSContext *cx = d->context();
         const QString text = QString::fromUtf8(QJsonDocument(QJsonArray { *result }).toJson(QJsonDocument::Compact));
         JS::RootedValue parsed(cx);
-        if (!JS_ParseJSON(cx, reinterpret_cast<const char16_t *>(text.utf16()), uint32_t(text.size()), &parsed))
+        if (!parseJsonText(cx, text, &parsed))
             return false;
         JS::RootedObject array(cx, &parsed.toObject());
         return JS_GetElement(cx, array, 0, value);
@@ -1170,13 +1184,7 @@ bool stubCall(JSContext *cx, unsigned argc, JS::Value *vp)
 {
     JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
     Private &d = *Private::current(cx);
-    DurableObjectNamespace *objects = objectsBinding(d, args.get(0));
-    if (!objects)
-        return throwError(cx, d, Error::error(QStringLiteral("Unknown Durable Object binding.")));
-    const Result<DurableObjectId> id = stubId(cx, *objects, args.get(1), args.get(2));
-    if (!id)
-        return throwError(cx, d, id.error());
-    const Result<DurableObjectStub> stub = objects->get(*id, d.callerLocation);
+    const Result<DurableObjectStub> stub = stubOf(cx, d, args);
     if (!stub)
         return throwError(cx, d, stub.error());
     const QJsonArray arguments = QJsonDocument::fromJson(toQString(cx, args.get(4)).toUtf8()).array();
@@ -1337,7 +1345,7 @@ bool parseJson(JSContext *cx, const std::optional<QByteArray> &json, JS::Mutable
         return true;
     }
     const QString text = QString::fromUtf8(*json);
-    return JS_ParseJSON(cx, reinterpret_cast<const char16_t *>(text.utf16()), uint32_t(text.size()), value);
+    return parseJsonText(cx, text, value);
 }
 
 /// Builds a Map from storage entries whose values are JSON.
@@ -1744,7 +1752,7 @@ Status JsWorkerScript::bind(const JsBindings &bindings)
     for (const auto &[name, value] : bindings.vars) {
         const QString text = QString::fromUtf8(QJsonDocument(QJsonArray { value }).toJson(QJsonDocument::Compact));
         JS::RootedValue parsed(cx);
-        if (!JS_ParseJSON(cx, reinterpret_cast<const char16_t *>(text.utf16()), uint32_t(text.size()), &parsed))
+        if (!parseJsonText(cx, text, &parsed))
             return Engine::current().takeException().toError();
         JS::RootedObject array(cx, &parsed.toObject());
         JS::RootedValue element(cx);

@@ -238,7 +238,7 @@ void JsWorkerTest::watchdogStopsLoop()
     QCOMPARE(spun.status, 500);
     QCOMPARE(spun.body, QByteArray("Error: Worker exceeded CPU time limit.\n"));
     QCOMPARE(errors.lines.first(), QStringLiteral("Room.fetch | Error: Worker exceeded CPU time limit."));
-    // The object was reset and a new instance answers.
+    // The object was reset, and a new instance handles the next request.
     QCOMPARE(get(*world, QStringLiteral("/")).body, QByteArray("alive"));
     DurableObject *object = world->roomObject(QStringLiteral("r"));
     QVERIFY(object);
