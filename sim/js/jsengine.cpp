@@ -1,5 +1,7 @@
 #include "jsengine.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <mutex>
 
@@ -169,46 +171,89 @@ int Engine::runJobs()
     return ran;
 }
 
+namespace {
+
+qint64 steadyNanoseconds()
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+}
+
+/// Ticks without any script after which the watchdog thread parks until the next script.
+constexpr int kQuietTicksBeforeParking = 4;
+
+} // namespace
+
+void Engine::setWatchdogLimit(std::chrono::milliseconds limit)
+{
+    m_watchdogLimitMs.store(limit.count());
+    std::lock_guard lock(m_watchdogMutex);
+    m_watchdogWake.notify_all();
+}
+
 void Engine::enterScript()
 {
     if (m_scriptDepth++ > 0)
         return;
     m_interrupted = false;
-    m_interruptRequested = false;
-    if (m_watchdogLimit.count() <= 0)
+    m_scriptWatched = m_watchdogLimitMs.load(std::memory_order_relaxed) > 0;
+    if (!m_scriptWatched)
         return;
-    {
+    m_scriptStartNs.store(steadyNanoseconds(), std::memory_order_relaxed);
+    // Sequentially consistent, paired with the watchdog's store of m_watchdogParked and its
+    // load of m_scriptEpoch: either this thread sees the watchdog parked and wakes it, or the
+    // watchdog sees this script running and does not park.
+    m_scriptEpoch.fetch_add(1);
+    if (m_watchdogParked.load()) {
         std::lock_guard lock(m_watchdogMutex);
-        m_deadline = std::chrono::steady_clock::now() + m_watchdogLimit;
-        ++m_scriptEpoch;
+        m_watchdogWake.notify_all();
     }
-    m_watchdogWake.notify_all();
 }
 
 void Engine::leaveScript()
 {
     if (--m_scriptDepth > 0)
         return;
-    std::lock_guard lock(m_watchdogMutex);
-    ++m_scriptEpoch;
-    m_deadline = {};
+    if (m_scriptWatched)
+        m_scriptEpoch.fetch_add(1);
+    m_scriptWatched = false;
 }
 
 void Engine::watchdogLoop()
 {
     std::unique_lock lock(m_watchdogMutex);
+    quint64 lastEpoch = m_scriptEpoch.load();
+    int quietTicks = 0;
     while (!m_stopping) {
-        if (m_deadline == std::chrono::steady_clock::time_point {}) {
-            m_watchdogWake.wait(lock);
+        const qint64 limitMs = m_watchdogLimitMs.load();
+        if (limitMs <= 0 || quietTicks >= kQuietTicksBeforeParking) {
+            m_watchdogParked.store(true);
+            if ((m_scriptEpoch.load() & 1) == 0)
+                m_watchdogWake.wait(lock);
+            m_watchdogParked.store(false);
+            quietTicks = 0;
+            lastEpoch = m_scriptEpoch.load();
             continue;
         }
-        const quint64 epoch = m_scriptEpoch;
-        const auto deadline = m_deadline;
-        if (m_watchdogWake.wait_until(lock, deadline) == std::cv_status::timeout
-            && epoch == m_scriptEpoch && !m_stopping) {
-            m_interruptRequested = true;
+        const qint64 tickMs = std::clamp<qint64>(limitMs / 4, 1, 250);
+        m_watchdogWake.wait_for(lock, std::chrono::milliseconds(tickMs));
+        if (m_stopping)
+            break;
+        const quint64 epoch = m_scriptEpoch.load();
+        if ((epoch & 1) == 0) {
+            quietTicks = epoch == lastEpoch ? quietTicks + 1 : 0;
+            lastEpoch = epoch;
+            continue;
+        }
+        quietTicks = 0;
+        lastEpoch = epoch;
+        const qint64 startNs = m_scriptStartNs.load();
+        if (m_scriptEpoch.load() != epoch || m_interruptEpoch.load() == epoch)
+            continue;
+        if (steadyNanoseconds() - startNs > limitMs * 1'000'000) {
+            m_interruptEpoch.store(epoch);
             JS_RequestInterruptCallback(m_context);
-            m_deadline = {};
         }
     }
 }
@@ -216,9 +261,11 @@ void Engine::watchdogLoop()
 bool Engine::interruptCallback(JSContext *context)
 {
     auto *engine = static_cast<Engine *>(JS_GetContextPrivate(context));
-    if (!engine->m_interruptRequested)
+    const quint64 requested = engine->m_interruptEpoch.load();
+    // A request for a script that has finished since must not stop the one running now.
+    if (requested == 0 || requested != engine->m_scriptEpoch.load())
         return true;
-    engine->m_interruptRequested = false;
+    engine->m_interruptEpoch.store(0);
     engine->m_interrupted = true;
     return false; // terminates the running script; no exception is pending afterwards
 }

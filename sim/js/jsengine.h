@@ -72,9 +72,13 @@ public:
     std::function<void(const ScriptError &)> onUncaught;
 
     /// Stops any script that runs longer than `limit` of wall time with an uncatchable
-    /// termination. Zero turns the watchdog off.
-    void setWatchdogLimit(std::chrono::milliseconds limit) { m_watchdogLimit = limit; }
-    std::chrono::milliseconds watchdogLimit() const { return m_watchdogLimit; }
+    /// termination. Zero turns the watchdog off. The watchdog looks at the running script a few
+    /// times per limit, so a script may run up to a quarter of the limit longer.
+    void setWatchdogLimit(std::chrono::milliseconds limit);
+    std::chrono::milliseconds watchdogLimit() const
+    {
+        return std::chrono::milliseconds(m_watchdogLimitMs.load(std::memory_order_relaxed));
+    }
 
     /// Marks the start and end of a call into JavaScript, for the watchdog. Nested calls count
     /// as one. Use ScriptScope rather than calling these directly.
@@ -100,14 +104,21 @@ private:
     std::unique_ptr<JobQueue> m_jobQueue;
     std::deque<JS::PersistentRooted<JSObject *>> m_jobs;
 
-    std::chrono::milliseconds m_watchdogLimit { 0 };
+    // The script thread and the watchdog thread share only atomics while scripts run, so that
+    // entering and leaving a script costs no lock and no wake-up of the watchdog thread.
+    std::atomic<qint64> m_watchdogLimitMs { 0 };
     int m_scriptDepth = 0;
+    bool m_scriptWatched = false; ///< the outermost enterScript() advanced m_scriptEpoch
     bool m_interrupted = false;
-    std::atomic<bool> m_interruptRequested { false };
+    /// Advanced by each watched outermost enterScript() and leaveScript(): odd while a script runs.
+    std::atomic<quint64> m_scriptEpoch { 0 };
+    std::atomic<qint64> m_scriptStartNs { 0 }; ///< steady-clock start of the running script
+    /// The epoch of the script that the watchdog asked to stop; zero when none.
+    std::atomic<quint64> m_interruptEpoch { 0 };
+    /// True while the watchdog thread sleeps until enterScript() or setWatchdogLimit() wakes it.
+    std::atomic<bool> m_watchdogParked { false };
     std::mutex m_watchdogMutex;
     std::condition_variable m_watchdogWake;
-    std::chrono::steady_clock::time_point m_deadline;
-    quint64 m_scriptEpoch = 0; ///< changes on each outermost enterScript()
     bool m_stopping = false;
     std::thread m_watchdog;
 };

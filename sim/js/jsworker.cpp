@@ -1829,6 +1829,13 @@ void JsWorkerScript::setErrorSink(std::function<void(const JsScriptError &)> sin
     d->errorSink = std::move(sink);
 }
 
+qint64 JsWorkerScript::collectGarbage()
+{
+    JSContext *cx = Engine::current().context();
+    JS_GC(cx, JS::GCReason::API);
+    return qint64(JS_GetGCParameter(cx, JSGC_BYTES));
+}
+
 void JsWorkerScript::setConsoleSink(std::function<void(const QString &, const QString &)> sink)
 {
     d->console = sink;
