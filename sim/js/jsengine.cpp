@@ -89,7 +89,7 @@ public:
     bool enqueuePromiseJob(JSContext *context, JS::HandleObject, JS::HandleObject job,
                            JS::HandleObject, JS::HandleObject) override
     {
-        m_engine.m_jobs.emplace_back(context, job);
+        m_engine.m_jobs.emplace_back(context, job, m_engine.m_asyncContext);
         return true;
     }
     void runJobs(JSContext *) override { m_engine.runJobs(); }
@@ -107,7 +107,7 @@ private:
 
     private:
         Engine &m_engine;
-        std::deque<JS::PersistentRooted<JSObject *>> m_jobs;
+        std::deque<Job> m_jobs;
     };
     ::js::UniquePtr<SavedJobQueue> saveJobQueue(JSContext *) override
     {
@@ -155,8 +155,10 @@ int Engine::runJobs()
     int ran = 0;
     JS::RootedObject job(m_context);
     JS::RootedValue result(m_context);
+    const quint64 outerContext = m_asyncContext;
     while (!m_jobs.empty()) {
-        job = m_jobs.front();
+        job = m_jobs.front().function;
+        m_asyncContext = m_jobs.front().asyncContext;
         m_jobs.pop_front();
         ++ran;
         JSAutoRealm realm(m_context, job);
@@ -168,6 +170,7 @@ int Engine::runJobs()
                 onUncaught(error);
         }
     }
+    m_asyncContext = outerContext;
     return ran;
 }
 

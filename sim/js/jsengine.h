@@ -87,6 +87,12 @@ public:
     /// True when the last script was stopped by the watchdog (cleared by enterScript()).
     bool wasInterrupted() const { return m_interrupted; }
 
+    /// The embedder's token for whose code runs now (for a Worker: which object and location),
+    /// carried along promise jobs: a job runs with the token that was current when it was
+    /// queued, so code after an `await` runs on behalf of the caller that awaited.
+    quint64 asyncContext() const { return m_asyncContext; }
+    void setAsyncContext(quint64 context) { m_asyncContext = context; }
+
     /// The host of the realm whose code runs now, for the clock and Math.random.
     static RealmHost *currentHost();
     static void setCurrentHost(RealmHost *host);
@@ -102,7 +108,17 @@ private:
 
     JSContext *m_context = nullptr;
     std::unique_ptr<JobQueue> m_jobQueue;
-    std::deque<JS::PersistentRooted<JSObject *>> m_jobs;
+    struct Job
+    {
+        Job(JSContext *context, JSObject *function, quint64 asyncContext)
+            : function(context, function), asyncContext(asyncContext)
+        {
+        }
+        JS::PersistentRooted<JSObject *> function;
+        quint64 asyncContext;
+    };
+    std::deque<Job> m_jobs;
+    quint64 m_asyncContext = 0;
 
     // The script thread and the watchdog thread share only atomics while scripts run, so that
     // entering and leaving a script costs no lock and no wake-up of the watchdog thread.
@@ -121,6 +137,22 @@ private:
     std::condition_variable m_watchdogWake;
     bool m_stopping = false;
     std::thread m_watchdog;
+};
+
+/// Sets the engine's async context for a scope and restores the previous one after it.
+class AsyncContextScope
+{
+public:
+    explicit AsyncContextScope(quint64 context) : m_previous(Engine::current().asyncContext())
+    {
+        Engine::current().setAsyncContext(context);
+    }
+    ~AsyncContextScope() { Engine::current().setAsyncContext(m_previous); }
+    AsyncContextScope(const AsyncContextScope &) = delete;
+    AsyncContextScope &operator=(const AsyncContextScope &) = delete;
+
+private:
+    quint64 m_previous;
 };
 
 /// Brackets a call into JavaScript for the watchdog.

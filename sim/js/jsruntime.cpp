@@ -317,6 +317,7 @@ quint64 Runtime::startTimer(JS::HandleObject callback, double delayMs)
             : 0;
     Timer &timer = m_timers[id];
     timer.callback.init(m_realm->context(), callback);
+    timer.asyncContext = Engine::current().asyncContext();
     timer.event = m_simulation.scheduleCancellable(m_simulation.now() + delay,
                                                    [this, id] { fireTimer(id); });
     return id;
@@ -330,6 +331,7 @@ void Runtime::fireTimer(quint64 id)
     JSContext *context = m_realm->context();
     RealmScope scope(*m_realm);
     JS::RootedObject callback(context, found->second.callback);
+    AsyncContextScope asyncContext(found->second.asyncContext);
     m_timers.erase(found);
     {
         ScriptScope running;

@@ -59,6 +59,7 @@ private:
     {
         JS::PersistentRooted<JSObject *> callback;
         quint64 event = 0;
+        quint64 asyncContext = 0; ///< the engine's async context when the timer was set
     };
     std::map<quint64, Timer> m_timers;
     quint64 m_lastTimer = 0;

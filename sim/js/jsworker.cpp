@@ -11,6 +11,7 @@
 
 #include <coroutine>
 #include <map>
+#include <unordered_map>
 
 namespace roomscope {
 
@@ -67,7 +68,21 @@ public:
     std::vector<JsScriptError> errors;
     std::function<void(const QString &, const QString &)> console;
     std::function<void(const JsScriptError &)> errorSink;
-    LocationId callerLocation = 0;
+    /// The engine's async context of each pending host promise when it was made, so that the
+    /// code after `await` on it runs on behalf of the caller that made it.
+    std::unordered_map<const void *, quint64> promiseContexts;
+
+    /// Packs whose code runs, for the engine's async context: an object's number (0 for the
+    /// Worker's own handlers) and the location it runs in.
+    static quint64 callerContext(int object, LocationId location)
+    {
+        return (quint64(quint32(object)) << 32) | quint32(location);
+    }
+    static LocationId callerLocation()
+    {
+        return LocationId(quint32(Engine::current().asyncContext()));
+    }
+    static int callerObject() { return int(Engine::current().asyncContext() >> 32); }
 
     // Promise settlements that coroutines wait for, by number.
     struct Settlement
@@ -107,6 +122,7 @@ public:
     JS::Value makeError(const Error &error);
     JSObject *newPromise(HeldValue &resolveLater);
     void resolveLater(const HeldValue &promise, const std::function<bool(JS::MutableHandleValue)> &value);
+    quint64 takePromiseContext(const HeldValue &promise);
     void rejectLater(const HeldValue &promise, const Error &error);
     quint64 handleFor(const std::shared_ptr<ServerWebSocket> &socket);
 
@@ -223,6 +239,7 @@ JSObject *JsWorkerScript::Private::newPromise(HeldValue &holder)
         return nullptr;
     JS::RootedValue value(cx, JS::ObjectValue(*promise));
     holder = hold(value);
+    promiseContexts[holder.get()] = Engine::current().asyncContext();
     return promise;
 }
 
@@ -231,6 +248,7 @@ void JsWorkerScript::Private::resolveLater(const HeldValue &promise,
 {
     JSContext *cx = context();
     RealmScope scope(runtime.realm());
+    AsyncContextScope caller(takePromiseContext(promise));
     JS::RootedObject promiseObject(cx, &promise->get().toObject());
     JS::RootedValue value(cx);
     if (!make(&value)) {
@@ -244,10 +262,21 @@ void JsWorkerScript::Private::resolveLater(const HeldValue &promise,
     settle();
 }
 
+quint64 JsWorkerScript::Private::takePromiseContext(const HeldValue &promise)
+{
+    const auto found = promiseContexts.find(promise.get());
+    if (found == promiseContexts.end())
+        return Engine::current().asyncContext();
+    const quint64 context = found->second;
+    promiseContexts.erase(found);
+    return context;
+}
+
 void JsWorkerScript::Private::rejectLater(const HeldValue &promise, const Error &error)
 {
     JSContext *cx = context();
     RealmScope scope(runtime.realm());
+    AsyncContextScope caller(takePromiseContext(promise));
     JS::RootedObject promiseObject(cx, &promise->get().toObject());
     JS::RootedValue value(cx, makeError(error));
     JS::RejectPromise(cx, promiseObject, value);
@@ -526,8 +555,7 @@ JsObject::JsObject(JsWorkerScript::Private &d, DurableObjectState &ctx, const QS
     JSContext *cx = d.context();
     RealmScope scope(d.runtime.realm());
     ScriptScope running;
-    const LocationId previous = d.callerLocation;
-    d.callerLocation = ctx.location();
+    AsyncContextScope caller(JsWorkerScript::Private::callerContext(m_number, ctx.location()));
 
     // ctx.id carries the name the object was reached by, as the platform's does.
     JS::RootedObject helpers(cx, d.constructors);
@@ -568,7 +596,6 @@ JsObject::JsObject(JsWorkerScript::Private &d, DurableObjectState &ctx, const QS
         d.recordError(className + QStringLiteral(" constructor"), Engine::current().takeException());
     }
     d.settle();
-    d.callerLocation = previous;
 }
 
 JsObject::~JsObject()
@@ -588,7 +615,7 @@ Task<Result<HeldValue>> JsObject::invoke(const char *method,
     {
         RealmScope scope(d.runtime.realm());
         ScriptScope running;
-        d.callerLocation = m_ctx.location();
+        AsyncContextScope caller(JsWorkerScript::Private::callerContext(m_number, m_ctx.location()));
         JS::RootedObject instance(cx, m_instance);
         JS::RootedValue function(cx);
         if (!JS_GetProperty(cx, instance, method, &function)) {
@@ -938,10 +965,11 @@ std::optional<double> optionalNumber(JS::HandleValue value)
     return value.isNumber() ? std::optional<double>(value.toNumber()) : std::nullopt;
 }
 
+/// The trace actor of the code that runs now: its object, or the Worker.
 QString actorFor(Private &d)
 {
-    Q_UNUSED(d);
-    return QStringLiteral("worker");
+    const auto found = d.objects.find(Private::callerObject());
+    return found == d.objects.end() ? QStringLiteral("worker") : found->second->ctx().actorName();
 }
 
 bool kvGet(JSContext *cx, unsigned argc, JS::Value *vp)
@@ -961,7 +989,7 @@ bool kvGet(JSContext *cx, unsigned argc, JS::Value *vp)
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
-    d.simulation.spawn(kvGetTask(&d, promise, kv, actorFor(d), d.callerLocation,
+    d.simulation.spawn(kvGetTask(&d, promise, kv, actorFor(d), d.callerLocation(),
                                  toQString(cx, args.get(1)), options, JS::ToBoolean(args.get(4))));
     return true;
 }
@@ -986,7 +1014,7 @@ bool kvPut(JSContext *cx, unsigned argc, JS::Value *vp)
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
-    d.simulation.spawn(kvStatusTask(&d, promise, kv->put(actorFor(d), d.callerLocation,
+    d.simulation.spawn(kvStatusTask(&d, promise, kv->put(actorFor(d), d.callerLocation(),
                                                          toQString(cx, args.get(1)), value, options)));
     return true;
 }
@@ -1001,7 +1029,7 @@ bool kvDelete(JSContext *cx, unsigned argc, JS::Value *vp)
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
-    d.simulation.spawn(kvStatusTask(&d, promise, kv->remove(actorFor(d), d.callerLocation, toQString(cx, args.get(1)))));
+    d.simulation.spawn(kvStatusTask(&d, promise, kv->remove(actorFor(d), d.callerLocation(), toQString(cx, args.get(1)))));
     return true;
 }
 
@@ -1019,7 +1047,7 @@ bool kvList(JSContext *cx, unsigned argc, JS::Value *vp)
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
-    d.simulation.spawn(kvListTask(&d, promise, kv, actorFor(d), d.callerLocation, options));
+    d.simulation.spawn(kvListTask(&d, promise, kv, actorFor(d), d.callerLocation(), options));
     return true;
 }
 
@@ -1087,7 +1115,7 @@ Result<DurableObjectStub> stubOf(JSContext *cx, Private &d, const JS::CallArgs &
     const Result<DurableObjectId> id = stubId(cx, *objects, args.get(1), args.get(2));
     if (!id)
         return id.error();
-    return objects->get(*id, d.callerLocation);
+    return objects->get(*id, d.callerLocation());
 }
 
 Task<void> stubFetchTask(Private *d, HeldValue promise, DurableObjectStub stub, HttpRequest request)
@@ -1771,7 +1799,7 @@ Task<HttpResponse> JsWorkerScript::fetch(LocationId location, HttpRequest reques
         JSContext *cx = script.context();
         RealmScope scope(script.runtime.realm());
         ScriptScope running;
-        script.callerLocation = location;
+        AsyncContextScope caller(Private::callerContext(0, location));
         script.currentUpgradeClient = request.upgradeClient;
         JS::RootedObject exports(cx, script.exports);
         JS::RootedValue defaultExport(cx);
