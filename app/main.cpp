@@ -22,6 +22,10 @@ struct GuiOptions
     QString scenarioPath;
     std::optional<quint64> seed;
     std::optional<double> speed;
+    // The bindings of a Worker module opened without a scenario; empty for the defaults.
+    QString kvBinding;
+    QString objectsBinding;
+    bool sqliteClass = false;
     bool run = false;
     bool platformGiven = false;
 };
@@ -60,6 +64,16 @@ std::optional<int> parseGuiArguments(int argc, char *argv[], GuiOptions &options
         QStringLiteral("factor"));
     const QCommandLineOption runOption(QStringLiteral("run-on-open"),
         QStringLiteral("Start running as soon as the scenario is open."));
+    const QCommandLineOption kvOption(QStringLiteral("kv"),
+        QStringLiteral("For a Worker module: the name of its KV namespace binding (default KV)."),
+        QStringLiteral("BINDING"));
+    const QCommandLineOption doOption(QStringLiteral("do"),
+        QStringLiteral("For a Worker module: its Durable Object binding and the exported class, "
+                       "such as ROOMS=Room (the default)."),
+        QStringLiteral("BINDING=CLASS"));
+    const QCommandLineOption sqliteOption(QStringLiteral("sqlite-class"),
+        QStringLiteral("For a Worker module: the class is SQLite-backed (new_sqlite_classes)."),
+        QStringLiteral("CLASS"));
     // Qt's own GUI options, accepted here so that QApplication can read them afterwards.
     QCommandLineOption platformOption(
         QStringLiteral("platform"), QStringLiteral("Qt platform plugin."), QStringLiteral("name"));
@@ -69,8 +83,8 @@ std::optional<int> parseGuiArguments(int argc, char *argv[], GuiOptions &options
         QStringLiteral("display"), QStringLiteral("X display."), QStringLiteral("name"));
     for (QCommandLineOption *hidden : { &platformOption, &styleOption, &displayOption })
         hidden->setFlags(QCommandLineOption::HiddenFromHelp);
-    parser.addOptions({ helpOption, versionOption, seedOption, speedOption, runOption,
-        platformOption, styleOption, displayOption });
+    parser.addOptions({ helpOption, versionOption, seedOption, speedOption, runOption, kvOption,
+        doOption, sqliteOption, platformOption, styleOption, displayOption });
     parser.addPositionalArgument(QStringLiteral("scenario"),
         QStringLiteral("The scenario JSON file, or a Worker module (.js or .mjs), to open."),
         QStringLiteral("[scenario]"));
@@ -118,6 +132,9 @@ std::optional<int> parseGuiArguments(int argc, char *argv[], GuiOptions &options
         }
         options.speed = factor;
     }
+    options.kvBinding = parser.value(kvOption);
+    options.objectsBinding = parser.value(doOption);
+    options.sqliteClass = parser.isSet(sqliteOption);
     options.run = parser.isSet(runOption);
     options.scenarioPath = positional.value(0);
     options.platformGiven = parser.isSet(platformOption);
@@ -175,6 +192,8 @@ int main(int argc, char *argv[])
     window.show();
     if (options.speed)
         window.controller()->setSpeed(*options.speed);
+    window.controller()->setModuleBindings(
+        options.kvBinding, options.objectsBinding, options.sqliteClass);
     window.openScenario(options.scenarioPath.isEmpty()
             ? QString::fromLatin1(roomscope::MainWindow::kBundledScenario)
             : options.scenarioPath,

@@ -5,6 +5,7 @@
 #include "eventlogpane.h"
 #include "framesmodel.h"
 #include "gatewaycontrol.h"
+#include "highlightdelegate.h"
 #include "inspectorpane.h"
 #include "kvbrowsermodel.h"
 #include "kvbrowserpane.h"
@@ -15,6 +16,8 @@
 #include "roominspector.h"
 #include "roominspectorpane.h"
 #include "roomsmodel.h"
+#include "scripterrorsmodel.h"
+#include "scripterrorspane.h"
 #include "simulationcontroller.h"
 #include "simulationtoolbar.h"
 #include "tableviews.h"
@@ -40,6 +43,7 @@
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTableView>
+#include <QToolButton>
 #include <QTreeView>
 #include <QVBoxLayout>
 
@@ -53,7 +57,7 @@ namespace roomscope {
 namespace {
 
 /// Bumped when the docks change, so that restoreState() ignores a layout saved by an older build.
-constexpr int kWindowStateVersion = 4;
+constexpr int kWindowStateVersion = 5;
 /// How long transient status bar messages stay.
 constexpr int kStatusMessageMs = 8000;
 /// The initial window size. A smaller screen gets its available size instead.
@@ -109,6 +113,7 @@ MainWindow::MainWindow(QWidget *parent)
     m_pendingWrites = new PendingWritesModel(m_controller, this);
     m_connections = new ConnectionsModel(m_controller, this);
     m_eventLog = new EventLogModel(m_controller, this);
+    m_scriptErrors = new ScriptErrorsModel(m_controller, this);
     m_frames = new FramesModel(m_controller, this);
     m_gatewayControl = new GatewayControl(m_controller, this);
 
@@ -212,20 +217,75 @@ void MainWindow::createDocks()
     QDockWidget *connectionsDock = addDock(tr("Connections"), QStringLiteral("connectionsDock"),
         createConnectionsPane(), Qt::BottomDockWidgetArea);
 
+    QDockWidget *scriptErrorsDock = createScriptErrorsDock();
+
     splitDockWidget(eventDock, pendingDock, Qt::Horizontal);
     tabifyDockWidget(pendingDock, connectionsDock);
     pendingDock->raise();
+    // Hidden until showEvent() makes it a tab beside the event log, for the reason the Room
+    // dock waits too.
+    scriptErrorsDock->hide();
+    m_eventLogDock = eventDock;
     // The Room dock becomes a tab beside the KV browser when the window is first shown (see
     // showEvent()).
     m_kvBrowserDock = kvBrowserDock;
 
     for (QAbstractItemView *view : std::initializer_list<QAbstractItemView *> {
              roomsView, m_kvBrowser->view(), pendingView, m_connectionsView, m_framesView,
-             m_eventLogPane->view() })
+             m_eventLogPane->view(), m_scriptErrorsPane->view() })
         followSelection(view);
     for (QAbstractItemView *view : m_roomInspector->valueViews())
         followSelection(view);
     followRoomSelection(roomsView);
+}
+
+QDockWidget *MainWindow::createScriptErrorsDock()
+{
+    m_scriptErrorsPane = new ScriptErrorsPane(m_scriptErrors, this);
+    m_scriptErrorsDock = addDock(tr("Script errors"), QStringLiteral("scriptErrorsDock"),
+        m_scriptErrorsPane, Qt::BottomDockWidgetArea);
+    m_scriptErrorBadge = new QToolButton(this);
+    m_scriptErrorBadge->setObjectName(QStringLiteral("scriptErrorBadge"));
+    m_scriptErrorBadge->setAutoRaise(true);
+    m_scriptErrorBadge->setToolTip(tr("Uncaught errors of the Worker script. Click to show them."));
+    m_scriptErrorBadge->setStyleSheet(QStringLiteral("QToolButton { background-color: %1; }")
+                                          .arg(HighlightDelegate::errorColor(palette()).name()));
+    m_scriptErrorBadge->hide();
+    connect(m_scriptErrorBadge, &QToolButton::clicked, this, [this] {
+        m_scriptErrorsDock->show();
+        m_scriptErrorsDock->raise();
+    });
+    connect(m_scriptErrors, &ScriptErrorsModel::occurrenceCountChanged, this,
+        &MainWindow::updateScriptErrorCount);
+    connect(m_eventLogPane->view(), &QAbstractItemView::doubleClicked, this,
+        &MainWindow::showScriptError);
+    return m_scriptErrorsDock;
+}
+
+void MainWindow::updateScriptErrorCount(quint64 count)
+{
+    const QString number = QLocale().toString(count);
+    m_scriptErrorsDock->setWindowTitle(
+        count == 0 ? tr("Script errors") : tr("Script errors (%1)").arg(number));
+    m_scriptErrorBadge->setText(
+        count == 1 ? tr("1 script error") : tr("%1 script errors").arg(number));
+    m_scriptErrorBadge->setVisible(count > 0);
+    // The first error of a run brings the dock to the front; later ones leave the layout alone.
+    if (m_shownScriptErrors == 0 && count > 0) {
+        m_scriptErrorsDock->show();
+        m_scriptErrorsDock->raise();
+    }
+    m_shownScriptErrors = count;
+}
+
+bool MainWindow::showScriptError(const QModelIndex &eventLogIndex)
+{
+    const QVariant event = eventLogIndex.data(TraceEventRole);
+    if (!event.isValid() || !m_scriptErrorsPane->selectEvent(event.value<TraceEvent>()))
+        return false;
+    m_scriptErrorsDock->show();
+    m_scriptErrorsDock->raise();
+    return true;
 }
 
 QWidget *MainWindow::createConnectionsPane()
@@ -424,6 +484,7 @@ void MainWindow::createStatusBar()
     m_seedLabel = new QLabel(this);
     m_stateLabel = new QLabel(this);
     m_stateLabel->setObjectName(QStringLiteral("runStateLabel"));
+    statusBar()->addPermanentWidget(m_scriptErrorBadge);
     statusBar()->addPermanentWidget(m_gatewayControl->statusLabel());
     statusBar()->addPermanentWidget(m_scenarioLabel);
     statusBar()->addPermanentWidget(m_seedLabel);
@@ -775,6 +836,12 @@ void MainWindow::showEvent(QShowEvent *event)
             tabifyDockWidget(m_kvBrowserDock, m_roomDock);
             m_roomDock->show();
             m_kvBrowserDock->raise();
+            // Beside the event log, whose script.error rows lead to it, and as wide as the log
+            // so that the source view has room.
+            tabifyDockWidget(m_eventLogDock, m_scriptErrorsDock);
+            m_scriptErrorsDock->show();
+            if (m_shownScriptErrors == 0)
+                m_eventLogDock->raise();
             raiseRoomDockForLab();
             resizeDocksToDefaults();
         }

@@ -8,6 +8,7 @@ class QAbstractItemView;
 class QDockWidget;
 class QLabel;
 class QTableView;
+class QToolButton;
 
 namespace roomscope {
 
@@ -23,6 +24,8 @@ class PendingWritesModel;
 class RequestComposer;
 class RoomInspectorPane;
 class RoomsModel;
+class ScriptErrorsModel;
+class ScriptErrorsPane;
 class SimulationController;
 class SimulationToolBar;
 class WranglerKvDialog;
@@ -80,6 +83,14 @@ public:
     ConnectionsModel *connectionsModel() const { return m_connections; }
     FramesModel *framesModel() const { return m_frames; }
     GatewayControl *gatewayControl() const { return m_gatewayControl; }
+    ScriptErrorsModel *scriptErrorsModel() const { return m_scriptErrors; }
+    ScriptErrorsPane *scriptErrorsPane() const { return m_scriptErrorsPane; }
+    QDockWidget *scriptErrorsDock() const { return m_scriptErrorsDock; }
+    /// The status bar button that counts the script errors and opens their dock.
+    QToolButton *scriptErrorBadge() const { return m_scriptErrorBadge; }
+    /// Shows the Script errors dock with the error of an event log script.error row selected.
+    /// Returns false for a row of another kind.
+    bool showScriptError(const QModelIndex &eventLogIndex);
 
 protected:
     void showEvent(QShowEvent *event) override;
@@ -95,6 +106,10 @@ private:
     QDockWidget *addDock(
         const QString &title, const QString &objectName, QWidget *widget, Qt::DockWidgetArea area);
     void followSelection(QAbstractItemView *view);
+    /// Creates the Script errors dock and its status bar badge, and opens the dock at an
+    /// event log script.error row's double-click.
+    QDockWidget *createScriptErrorsDock();
+    void updateScriptErrorCount(quint64 count);
     /// Gives the docks their initial sizes, for a window without a saved layout.
     void resizeDocksToDefaults();
     /// Shows the room of the Rooms dock's current row in the Room dock, and keeps that row
@@ -129,6 +144,11 @@ private:
     FramesModel *m_frames = nullptr;
     GatewayControl *m_gatewayControl = nullptr;
     EventLogModel *m_eventLog = nullptr;
+    ScriptErrorsModel *m_scriptErrors = nullptr;
+    ScriptErrorsPane *m_scriptErrorsPane = nullptr;
+    QDockWidget *m_scriptErrorsDock = nullptr;
+    QToolButton *m_scriptErrorBadge = nullptr;
+    quint64 m_shownScriptErrors = 0;
     SimulationToolBar *m_toolBar = nullptr;
     MessageBanner *m_banner = nullptr;
     InspectorPane *m_inspector = nullptr;
@@ -138,6 +158,7 @@ private:
     RoomInspectorPane *m_roomInspector = nullptr;
     QDockWidget *m_roomDock = nullptr;
     QDockWidget *m_kvBrowserDock = nullptr;
+    QDockWidget *m_eventLogDock = nullptr;
     bool m_layoutRestored = false; ///< restoreState() placed the docks as a session left them
     bool m_roomDockPlaced = false;
     WranglerKvDialog *m_wranglerDialog = nullptr;

@@ -69,7 +69,7 @@ QStringList reportMetricNames()
         QStringLiteral("objects.evictions"),    QStringLiteral("objects.resets"),
         QStringLiteral("objects.overloaded"),   QStringLiteral("alarms.runs"),
         QStringLiteral("alarms.retries"),       QStringLiteral("storage.commits"),
-        QStringLiteral("storage.commitFailures"),
+        QStringLiteral("storage.commitFailures"), QStringLiteral("script.errors"),
     };
 }
 
@@ -133,6 +133,12 @@ Report buildReport(const World &world)
         peakPending = std::max(peakPending, room.peakPendingWrites);
         report.values[QStringLiteral("rooms.%1.peakPendingWrites").arg(name)] = room.peakPendingWrites;
         report.rooms.push_back(room);
+    }
+    report.javaScriptWorker = world.script() != nullptr;
+    for (const ScriptErrorGroup &group : world.scriptErrors().groups()) {
+        const std::optional<QByteArray> source = world.scriptSource(group.fileName);
+        report.scriptErrors.push_back(
+                { group, source ? sourceLineText(*source, group.line).trimmed() : QString() });
     }
     report.cost = estimateCost(double(metrics.kvReads), double(metrics.kvWrites),
                                double(metrics.kvDeletes), doRequests, activeSeconds,
@@ -198,6 +204,7 @@ Report buildReport(const World &world)
     v[QStringLiteral("latency.p50Ms")] = double(metrics.latencyPercentileUs(50)) / 1000.0;
     v[QStringLiteral("latency.p99Ms")] = double(metrics.latencyPercentileUs(99)) / 1000.0;
     v[QStringLiteral("writes.peakPending")] = peakPending;
+    v[QStringLiteral("script.errors")] = double(world.scriptErrors().occurrenceCount());
     v[QStringLiteral("cost.runUsd")] = report.cost.runUsd;
     v[QStringLiteral("cost.monthlyUsd")] = report.cost.monthlyUsd;
 
@@ -266,6 +273,10 @@ QString Report::toText() const
                  .arg(count("storage.commits"), count("storage.commitFailures"),
                       count("alarms.runs"), count("alarms.retries"));
     lines << QString();
+    if (javaScriptWorker) {
+        lines << scriptErrorLines();
+        lines << QString();
+    }
     if (!pathWorkloads.empty()) {
         // The distinct responses of each fixed-path workload show what concurrency did: ten
         // "200 1" from one burst is a lost update.
@@ -323,6 +334,65 @@ QString Report::toText() const
     return lines.join(QLatin1Char('\n')) + QLatin1Char('\n');
 }
 
+QStringList Report::scriptErrorLines() const
+{
+    if (scriptErrors.empty())
+        return { QStringLiteral("Script errors    none") };
+    quint64 total = 0;
+    for (const ScriptError &error : scriptErrors)
+        total += error.group.count;
+    QStringList lines;
+    lines << QStringLiteral("Script errors    %1 (%2 distinct)").arg(total).arg(scriptErrors.size());
+    for (const ScriptError &error : scriptErrors) {
+        const ScriptErrorGroup &group = error.group;
+        const QString times = group.count == 1
+                ? QStringLiteral("once at %1 s").arg(formatOffset(group.firstTime, start))
+                : QStringLiteral("%1 times from %2 s to %3 s")
+                          .arg(group.count)
+                          .arg(formatOffset(group.firstTime, start), formatOffset(group.lastTime, start));
+        lines << QStringLiteral("  %1 in %2, %3").arg(group.where, group.actorsText(), times);
+        lines << QStringLiteral("    %1").arg(group.text);
+        if (!group.fileName.isEmpty())
+            lines << QStringLiteral("    %1 | %2").arg(group.position(), error.sourceLine);
+        for (const ScriptStackFrame &frame : group.frames)
+            lines << QStringLiteral("      at %1").arg(frame.toString());
+    }
+    return lines;
+}
+
+QJsonArray Report::scriptErrorsJson() const
+{
+    QJsonArray array;
+    for (const ScriptError &error : scriptErrors) {
+        const ScriptErrorGroup &group = error.group;
+        QJsonArray frames;
+        for (const ScriptStackFrame &frame : group.frames) {
+            frames.append(QJsonObject {
+                { QStringLiteral("function"), frame.function },
+                { QStringLiteral("async"), frame.async },
+                { QStringLiteral("file"), frame.fileName },
+                { QStringLiteral("line"), frame.line },
+                { QStringLiteral("column"), frame.column },
+            });
+        }
+        array.append(QJsonObject {
+            { QStringLiteral("where"), group.where },
+            { QStringLiteral("error"), group.text },
+            { QStringLiteral("file"), group.fileName },
+            { QStringLiteral("line"), group.line },
+            { QStringLiteral("column"), group.column },
+            { QStringLiteral("sourceLine"), error.sourceLine },
+            { QStringLiteral("stack"), frames },
+            { QStringLiteral("count"), double(group.count) },
+            { QStringLiteral("firstActor"), group.firstActor },
+            { QStringLiteral("actors"), group.actorCount },
+            { QStringLiteral("first"), formatInstant(group.firstTime) },
+            { QStringLiteral("last"), formatInstant(group.lastTime) },
+        });
+    }
+    return array;
+}
+
 QJsonObject Report::toJson() const
 {
     QJsonObject metrics;
@@ -378,6 +448,7 @@ QJsonObject Report::toJson() const
               { QStringLiteral("monthlyUsd"), roundedForJson(cost.monthlyUsd) },
           } },
         { QStringLiteral("expectations"), expectationArray },
+        { QStringLiteral("scriptErrors"), scriptErrorsJson() },
         { QStringLiteral("passed"), passed() },
     };
 }

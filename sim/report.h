@@ -1,7 +1,9 @@
 #pragma once
 
+#include "scripterrors.h"
 #include "simtime.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QString>
 #include <QStringList>
@@ -82,6 +84,13 @@ struct Report
         bool passed = false;
     };
 
+    /// A group of the Worker script's uncaught errors, with the source line it points at.
+    struct ScriptError
+    {
+        ScriptErrorGroup group;
+        QString sourceLine; ///< the module's line at the group's position, without indentation
+    };
+
     QString scenario;
     quint64 seed = 0;
     SimTime start = 0;
@@ -108,10 +117,18 @@ struct Report
     std::vector<Room> rooms;
     CostEstimate cost;
     std::vector<ExpectationResult> expectations;
+    /// True when the run's Worker is the user's JavaScript, so that the report lists its errors.
+    bool javaScriptWorker = false;
+    std::vector<ScriptError> scriptErrors; ///< in order of first occurrence
 
     bool passed() const;
     QString toText() const;
     QJsonObject toJson() const;
+
+private:
+    /// The "Script errors" section of toText().
+    QStringList scriptErrorLines() const;
+    QJsonArray scriptErrorsJson() const;
 };
 
 Report buildReport(const World &world);

@@ -225,17 +225,21 @@ Status World::loadScript(DurableObjectClass &roomClass)
     // Imports resolve within the module's folder; scripts reach no other file.
     const QDir folder = QFileInfo(modulePath).dir();
     const QString entryName = QFileInfo(modulePath).fileName();
-    auto loader = [folder](const QString &path) -> std::optional<QByteArray> {
+    auto loader = [this, folder](const QString &path) -> std::optional<QByteArray> {
         const QString cleaned = QDir::cleanPath(path);
         if (cleaned.startsWith(QLatin1String("../")) || QDir::isAbsolutePath(cleaned))
             return std::nullopt;
         QFile imported(folder.filePath(cleaned));
         if (!imported.open(QIODevice::ReadOnly))
             return std::nullopt;
-        return imported.readAll();
+        const QByteArray source = imported.readAll();
+        m_scriptSources[path] = source;
+        return source;
     };
+    const QByteArray entrySource = file.readAll();
+    m_scriptSources[entryName] = entrySource;
     Result<std::unique_ptr<JsWorkerScript>> script =
-            JsWorkerScript::load(*m_simulation, entryName, file.readAll(), loader);
+            JsWorkerScript::load(*m_simulation, entryName, entrySource, loader);
     if (!script)
         return Error::error(QStringLiteral("%1: %2").arg(modulePath, script.error().message));
     m_script = script->get();
@@ -254,6 +258,9 @@ Status World::loadScript(DurableObjectClass &roomClass)
         m_simulation->record(std::move(event));
     });
     m_script->setErrorSink([this](const JsScriptError &error) {
+        // The log keeps what the trace event leaves out (the actor and the stack), outside the
+        // trace so that the trace digest stays as it was.
+        m_scriptErrors.add(m_simulation->now(), error);
         TraceEvent event;
         event.kind = TraceKind::ScriptError;
         event.actor = QStringLiteral("script");
@@ -268,6 +275,14 @@ Status World::loadScript(DurableObjectClass &roomClass)
     });
     m_worker = std::move(script).value();
     return Done {};
+}
+
+std::optional<QByteArray> World::scriptSource(const QString &fileName) const
+{
+    const auto found = m_scriptSources.find(fileName);
+    if (found == m_scriptSources.end())
+        return std::nullopt;
+    return found->second;
 }
 
 QStringList World::roomNames() const

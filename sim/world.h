@@ -7,10 +7,12 @@
 #include "metrics.h"
 #include "realclient.h"
 #include "scenario.h"
+#include "scripterrors.h"
 #include "simulation.h"
 #include "websocket.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -105,6 +107,12 @@ public:
     const QString &sessionFile() const { return m_sessionFile; }
     /// The user's Worker script, or null when the scenario runs the built-in Worker.
     JsWorkerScript *script() const { return m_script; }
+    /// The uncaught errors of the user's Worker script so far, grouped by place and text, with
+    /// their virtual times and actors. Empty for the built-in Worker.
+    const ScriptErrorLog &scriptErrors() const { return m_scriptErrors; }
+    /// Returns a Worker module file as the script loaded it, by the name that stack frames give
+    /// it ("worker.mjs", "lib/util.mjs"). A file the script did not load gives nothing.
+    std::optional<QByteArray> scriptSource(const QString &fileName) const;
     /// How many Durable Objects the session file restored.
     int restoredObjectCount() const { return m_restoredObjects; }
 
@@ -143,6 +151,8 @@ private:
     std::unique_ptr<DurableObjectNamespace> m_rooms;
     std::unique_ptr<Worker> m_worker;
     JsWorkerScript *m_script = nullptr; ///< m_worker, when it is the user's script
+    ScriptErrorLog m_scriptErrors;
+    std::map<QString, QByteArray> m_scriptSources; ///< by module path, as scriptSource() returns them
     std::vector<std::unique_ptr<SimulatedClient>> m_clients;
     std::vector<std::unique_ptr<RealClient>> m_realClients;
     Metrics m_metrics;

@@ -115,7 +115,10 @@ public:
 
     JSContext *context() { return runtime.realm().context(); }
     JSObject *global() { return runtime.realm().global(); }
-    void recordError(const QString &where, const ScriptError &error);
+    /// Records an uncaught error; `actor` defaults to the caller whose code runs now.
+    void recordError(const QString &where, const ScriptError &error, const QString &actor = {});
+    /// The trace actor of the code that runs now: its object, or the Worker.
+    QString callerActor() const;
     /// Runs jobs and resumes coroutines whose promises settled.
     void settle();
     /// A new JavaScript error object of class `name` with `message`.
@@ -167,7 +170,7 @@ public:
     {
         return std::make_shared<JS::PersistentRooted<JS::Value>>(context(), value);
     }
-    Error errorFromValue(JS::HandleValue value, const QString &where);
+    Error errorFromValue(JS::HandleValue value, const QString &where, const QString &actor = {});
 };
 
 JsWorkerScript::Private *JsWorkerScript::Private::current(JSContext *context)
@@ -176,10 +179,11 @@ JsWorkerScript::Private *JsWorkerScript::Private::current(JSContext *context)
     return runtime ? static_cast<Private *>(runtime->owner()) : nullptr;
 }
 
-void JsWorkerScript::Private::recordError(const QString &where, const ScriptError &error)
+void JsWorkerScript::Private::recordError(const QString &where, const ScriptError &error,
+                                          const QString &actor)
 {
     JsScriptError recorded { where, error.toString(), error.stack, error.fileName, error.line,
-                             error.column };
+                             error.column, actor.isEmpty() ? callerActor() : actor };
     // An error that the runtime's own code raised, such as a binding's argument check, is
     // reported at the user's line that called it: the first frame outside roomscope: files.
     if (recorded.fileName.startsWith(QLatin1String("roomscope:"))) {
@@ -283,7 +287,8 @@ void JsWorkerScript::Private::rejectLater(const HeldValue &promise, const Error 
     settle();
 }
 
-Error JsWorkerScript::Private::errorFromValue(JS::HandleValue value, const QString &where)
+Error JsWorkerScript::Private::errorFromValue(JS::HandleValue value, const QString &where,
+                                              const QString &actor)
 {
     JSContext *cx = context();
     // An error that came from a Durable Object was recorded where it was thrown.
@@ -296,7 +301,7 @@ Error JsWorkerScript::Private::errorFromValue(JS::HandleValue value, const QStri
     JS_SetPendingException(cx, value);
     const ScriptError error = Engine::current().takeException();
     if (!remote)
-        recordError(where, error);
+        recordError(where, error, actor);
     Error converted = error.toError();
     converted.message = error.message;
     converted.remote = true;
@@ -593,9 +598,16 @@ JsObject::JsObject(JsWorkerScript::Private &d, DurableObjectState &ctx, const QS
         m_instance.init(cx, instance);
         m_constructed = true;
     } else {
-        d.recordError(className + QStringLiteral(" constructor"), Engine::current().takeException());
+        d.recordError(className + QStringLiteral(" constructor"), Engine::current().takeException(),
+                      ctx.actorName());
     }
     d.settle();
+}
+
+QString JsWorkerScript::Private::callerActor() const
+{
+    const auto found = objects.find(callerObject());
+    return found == objects.end() ? QStringLiteral("worker") : found->second->ctx().actorName();
 }
 
 JsObject::~JsObject()
@@ -619,7 +631,8 @@ Task<Result<HeldValue>> JsObject::invoke(const char *method,
         JS::RootedObject instance(cx, m_instance);
         JS::RootedValue function(cx);
         if (!JS_GetProperty(cx, instance, method, &function)) {
-            co_return d.errorFromValue(JS::UndefinedHandleValue, m_className + QLatin1Char('.') + QLatin1String(method));
+            co_return d.errorFromValue(JS::UndefinedHandleValue, m_className + QLatin1Char('.') + QLatin1String(method),
+                                       m_ctx.actorName());
         }
         if (!function.isObject() || !JS::IsCallable(&function.toObject())) {
             if (optional) {
@@ -634,7 +647,8 @@ Task<Result<HeldValue>> JsObject::invoke(const char *method,
         JS::RootedValue value(cx);
         if (!JS::Call(cx, instance, function, JS::HandleValueArray(values), &value)) {
             const ScriptError error = Engine::current().takeException();
-            d.recordError(m_className + QLatin1Char('.') + QLatin1String(method), error);
+            d.recordError(m_className + QLatin1Char('.') + QLatin1String(method), error,
+                          m_ctx.actorName());
             Error converted = error.toError();
             converted.message = error.message;
             converted.remote = true;
@@ -650,7 +664,8 @@ Task<Result<HeldValue>> JsObject::invoke(const char *method,
     if (!settled.fulfilled) {
         JS::RootedValue reason(cx, settled.value->get());
         RealmScope scope(d.runtime.realm());
-        co_return d.errorFromValue(reason, m_className + QLatin1Char('.') + QLatin1String(method));
+        co_return d.errorFromValue(reason, m_className + QLatin1Char('.') + QLatin1String(method),
+                                   m_ctx.actorName());
     }
     co_return settled.value;
 }
@@ -710,7 +725,8 @@ Task<Result<QJsonValue>> JsObject::call(QString method, QJsonArray arguments)
     stringifyArguments[0].set(value);
     JS::RootedValue text(cx);
     if (!JS_CallFunctionName(cx, jsonNamespace, "stringify", stringifyArguments, &text))
-        co_return d.errorFromValue(JS::UndefinedHandleValue, m_className + QLatin1Char('.') + method);
+        co_return d.errorFromValue(JS::UndefinedHandleValue, m_className + QLatin1Char('.') + method,
+                                   m_ctx.actorName());
     const QByteArray wrapped = "[" + toQString(cx, text).toUtf8() + "]";
     co_return QJsonDocument::fromJson(wrapped).array().at(0);
 }
@@ -965,11 +981,9 @@ std::optional<double> optionalNumber(JS::HandleValue value)
     return value.isNumber() ? std::optional<double>(value.toNumber()) : std::nullopt;
 }
 
-/// The trace actor of the code that runs now: its object, or the Worker.
 QString actorFor(Private &d)
 {
-    const auto found = d.objects.find(Private::callerObject());
-    return found == d.objects.end() ? QStringLiteral("worker") : found->second->ctx().actorName();
+    return d.callerActor();
 }
 
 bool kvGet(JSContext *cx, unsigned argc, JS::Value *vp)
@@ -1653,6 +1667,30 @@ bool ctxAbort(JSContext *cx, unsigned argc, JS::Value *vp)
     return true;
 }
 
+/// The definition of the default export's handler `method` as a stack frame,
+/// "fetch@worker.mjs:6:0", or an empty string when it is not a scripted function. SpiderMonkey
+/// 102 has no public API for a function's column, so the column is 0.
+QString handlerFrame(JSContext *cx, JS::HandleObject exports, const char *method)
+{
+    JS::RootedValue defaultExport(cx);
+    JS::RootedValue handler(cx);
+    if (!JS_GetProperty(cx, exports, "default", &defaultExport) || !defaultExport.isObject()
+        || !JS_GetProperty(cx, JS::RootedObject(cx, &defaultExport.toObject()), method, &handler)
+        || !handler.isObject()) {
+        JS_ClearPendingException(cx);
+        return {};
+    }
+    JS::RootedFunction function(cx, JS_GetObjectFunction(&handler.toObject()));
+    JSScript *script = function ? JS_GetFunctionScript(cx, function) : nullptr;
+    if (!script) {
+        JS_ClearPendingException(cx);
+        return {};
+    }
+    return QStringLiteral("%1@%2:%3:0")
+            .arg(QLatin1String(method), QString::fromUtf8(JS_GetScriptFilename(script)))
+            .arg(JS_GetScriptBaseLineNumber(cx, script));
+}
+
 } // namespace
 
 
@@ -1841,6 +1879,7 @@ Task<HttpResponse> JsWorkerScript::fetch(LocationId location, HttpRequest reques
         ScriptError error;
         error.name = response.error().name();
         error.message = response.error().message;
+        error.stack = handlerFrame(cx, JS::RootedObject(cx, script.exports), "fetch");
         script.recordError(QStringLiteral("fetch"), error);
         co_return HttpResponse::text(500, (response.error().toString() + QLatin1Char('\n')).toUtf8());
     }

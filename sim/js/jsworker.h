@@ -37,10 +37,14 @@ struct JsScriptError
 {
     QString where; ///< "fetch", "Room.fetch", "webSocketMessage", "module evaluation", ...
     QString text; ///< "TypeError: message"
+    /// SpiderMonkey's `stack` text, one "function@file:line:column" frame per line. An error
+    /// that the runtime raised after a handler returned has the handler's definition as its
+    /// only frame, such as "fetch@worker.mjs:6:0".
     QString stack;
     QString fileName;
     int line = 0;
     int column = 0;
+    QString actor = QStringLiteral("worker"); ///< the Worker, or the object the handler ran in: "room lobby"
 };
 
 /// The user's Worker module, run by the embedded JavaScript engine: its default export's fetch
