@@ -78,6 +78,7 @@
   const kvKeyCheck = (method, key) => {
     if (key === undefined) throw typeError(`Failed to execute '${method}' on 'KvNamespace': parameter 1 is not of type 'string'.`);
   };
+  const kvNumberOption = (value) => (value === undefined || value === null ? undefined : Number(value));
   class KvNamespace {
     constructor(id) { this._id = id; }
     get(key, options) {
@@ -95,7 +96,8 @@
       if (typeof value !== "string" && !isBytes(value) && !(value && typeof value === "object" && typeof value.getReader === "function"))
         return Promise.reject(typeError("Failed to execute 'put' on 'KvNamespace': parameter 2 is not of type 'string or JsObject'."));
       const bytes = typeof value === "string" ? value : new Uint8Array(ArrayBuffer.isView(value) ? value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) : value);
-      return host.kvPut(this._id, String(key), bytes, options.expiration, options.expirationTtl,
+      // As in Miniflare 4 (workerd), a non-number expiration or TTL goes through Number(), so "abc" fails as NaN, shown as 0.
+      return host.kvPut(this._id, String(key), bytes, kvNumberOption(options.expiration), kvNumberOption(options.expirationTtl),
                         options.metadata === undefined ? undefined : JSON.stringify(options.metadata));
     }
     delete(key) { kvKeyCheck("delete", key); return host.kvDelete(this._id, String(key)); }

@@ -923,6 +923,52 @@ Task<void> kvGetTask(Private *d, HeldValue promise, KvNamespace *kv, QString act
     });
 }
 
+/// Settles the promise of get(keys) or getWithMetadata(keys) with a Map that has one entry per
+/// distinct key, in request order. A missing key maps to null, and with metadata a present key
+/// maps to {value, metadata}.
+Task<void> kvGetBulkTask(Private *d, HeldValue promise, KvNamespace *kv, QString actor,
+                         LocationId from, QStringList keys, KvBulkGetOptions options)
+{
+    const Result<std::vector<KvBulkEntry>> read = co_await kv->getBulk(actor, from, keys, options);
+    if (!read) {
+        d->rejectLater(promise, read.error());
+        co_return;
+    }
+    const bool json = options.type == QLatin1String("json");
+    const bool withMetadata = options.withMetadata;
+    d->resolveLater(promise, [&](JS::MutableHandleValue result) {
+        JSContext *cx = d->context();
+        JS::RootedObject map(cx, JS::NewMapObject(cx));
+        if (!map)
+            return false;
+        for (const KvBulkEntry &entry : *read) {
+            JS::RootedValue key(cx, JS::StringValue(newString(cx, entry.key)));
+            JS::RootedValue value(cx, JS::NullValue());
+            if (entry.value) {
+                if (json) {
+                    if (!parseJsonText(cx, QString::fromUtf8(*entry.value), &value))
+                        return false;
+                } else {
+                    value.setString(newString(cx, QString::fromUtf8(*entry.value)));
+                }
+            }
+            if (withMetadata && entry.value) {
+                JS::RootedObject pair(cx, JS_NewPlainObject(cx));
+                JS::RootedValue metadata(cx, JS::NullValue());
+                if (entry.metadata && !parseJsonText(cx, QString::fromUtf8(*entry.metadata), &metadata))
+                    return false;
+                JS_DefineProperty(cx, pair, "value", value, JSPROP_ENUMERATE);
+                JS_DefineProperty(cx, pair, "metadata", metadata, JSPROP_ENUMERATE);
+                value.setObject(*pair);
+            }
+            if (!JS::MapSet(cx, map, key, value))
+                return false;
+        }
+        result.setObject(*map);
+        return true;
+    });
+}
+
 Task<void> kvStatusTask(Private *d, HeldValue promise, Task<Status> operation)
 {
     const Status status = co_await std::move(operation);
@@ -994,8 +1040,28 @@ bool kvGet(JSContext *cx, unsigned argc, JS::Value *vp)
     if (!kv)
         return throwError(cx, d, Error::error(QStringLiteral("Unknown KV binding.")));
     if (args.get(1).isObject()) {
-        // NOTE: bulk reads of several keys are not connected to the JavaScript binding yet.
-        return throwError(cx, d, Error::typeError(QStringLiteral("Reading several keys at once is not supported by Roomscope's JavaScript binding yet.")));
+        // get(keys) and getWithMetadata(keys): bindings.js has turned every key into a string.
+        JS::RootedObject array(cx, &args.get(1).toObject());
+        uint32_t length = 0;
+        if (!JS::GetArrayLength(cx, array, &length))
+            return false;
+        QStringList keys;
+        for (uint32_t i = 0; i < length; ++i) {
+            JS::RootedValue key(cx);
+            if (!JS_GetElement(cx, array, i, &key))
+                return false;
+            keys << toQString(cx, key);
+        }
+        KvBulkGetOptions bulkOptions;
+        bulkOptions.type = toQString(cx, args.get(2));
+        bulkOptions.cacheTtl = optionalNumber(args.get(3));
+        bulkOptions.withMetadata = JS::ToBoolean(args.get(4));
+        HeldValue promise;
+        if (!returnPromise(cx, d, args, promise))
+            return false;
+        d.simulation.spawn(kvGetBulkTask(&d, promise, kv, actorFor(d), d.callerLocation(), keys,
+                                         bulkOptions));
+        return true;
     }
     KvGetOptions options;
     options.type = toQString(cx, args.get(2));

@@ -18,6 +18,7 @@
 #include <js/Exception.h>
 #include <js/Initialization.h>
 #include <js/JSON.h>
+#include <js/MapAndSet.h>
 #include <js/Modules.h>
 #include <js/Object.h>
 #include <js/Promise.h>

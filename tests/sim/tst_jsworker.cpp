@@ -5,6 +5,9 @@
 #include "testfiles.h"
 #include "world.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -64,6 +67,7 @@ private Q_SLOTS:
     void consoleReachesTrace();
     void moduleWithoutClassIsRejected();
     void storageAndAlarm();
+    void kvBulkReadsReturnMaps();
     void watchdogStopsLoop();
     void scenarioWithJavaScriptRoom();
     void javaScriptRoomMatchesBuiltInTrace();
@@ -218,6 +222,41 @@ void JsWorkerTest::storageAndAlarm()
     world->simulation().runUntil(world->simulation().now() + seconds(6));
     QCOMPARE(get(*world, QStringLiteral("/list")).body,
              QByteArray("{\"alarm\":{\"at\":") + alarmAt + QByteArray(",\"retry\":0},\"count\":2}"));
+    QCOMPARE(world->script()->errors().size(), size_t(0));
+}
+
+void JsWorkerTest::kvBulkReadsReturnMaps()
+{
+    QTemporaryDir folder;
+    const QString path = folder.filePath(QStringLiteral("worker.mjs"));
+    QVERIFY(writeFile(path, "import { DurableObject } from 'cloudflare:workers';\n"
+                            "export class Room extends DurableObject {}\n"
+                            "const entries = (map) => (map instanceof Map ? [...map] : 'not a Map');\n"
+                            "export default { async fetch(request, env) {\n"
+                            "  await env.KV.put('a', '{\"n\":1}', { metadata: { tag: 'x' } });\n"
+                            "  await env.KV.put('b', '\"two\"');\n"
+                            "  const out = {};\n"
+                            "  out.text = entries(await env.KV.get(['a', 'b', 'missing', 'a']));\n"
+                            "  out.json = entries(await env.KV.get(['b', 'a'], 'json'));\n"
+                            "  out.meta = entries(await env.KV.getWithMetadata(['a', 'b', 'missing'], { type: 'json' }));\n"
+                            "  try { await env.KV.get(['a'], 'arrayBuffer'); } catch (e) { out.type = `${e.name}: ${e.message}`; }\n"
+                            "  return Response.json(out);\n"
+                            "} };\n"));
+    const std::unique_ptr<World> world = serveModule(path);
+    const HttpResponse response = get(*world, QStringLiteral("/"));
+    QCOMPARE(response.status, 200);
+    const QJsonObject out = QJsonDocument::fromJson(response.body).object();
+    const auto compact = [&out](const char *name) {
+        return QJsonDocument(out.value(QLatin1String(name)).toArray()).toJson(QJsonDocument::Compact);
+    };
+    // One entry per distinct key, in request order, and null for a missing key.
+    QCOMPARE(compact("text"), QByteArray(R"([["a","{\"n\":1}"],["b","\"two\""],["missing",null]])"));
+    QCOMPARE(compact("json"), QByteArray(R"([["b","two"],["a",{"n":1}]])"));
+    QCOMPARE(compact("meta"),
+             QByteArray(R"([["a",{"metadata":{"tag":"x"},"value":{"n":1}}],["b",{"metadata":null,"value":"two"}],["missing",null]])"));
+    QCOMPARE(out.value(QStringLiteral("type")).toString(),
+             QStringLiteral("Error: KV GET_BULK failed: 400 \"arrayBuffer\" is not a valid type. "
+                            "Use \"json\" or \"text\""));
     QCOMPARE(world->script()->errors().size(), size_t(0));
 }
 
