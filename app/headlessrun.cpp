@@ -1,6 +1,7 @@
 #include "headlessrun.h"
 
 #include "kvfiles.h"
+#include "workerflags.h"
 #include "report.h"
 #include "scenario.h"
 #include "world.h"
@@ -70,7 +71,10 @@ int runHeadless(const QStringList &arguments)
     parser.addHelpOption();
     parser.addPositionalArgument(QStringLiteral("run"), QStringLiteral("The run command."));
     parser.addPositionalArgument(QStringLiteral("scenario"),
-                                 QStringLiteral("The scenario JSON file, or a Worker module (.js or .mjs)."));
+                                 QStringLiteral("The scenario JSON file, a wrangler configuration "
+                                                "file (wrangler.jsonc, wrangler.json or "
+                                                "wrangler.toml), or a Worker module (.js, .mjs "
+                                                "or .ts)."));
     const QCommandLineOption seedOption(QStringLiteral("seed"),
                                         QStringLiteral("Seed of the random streams (replaces the scenario's)."),
                                         QStringLiteral("N"));
@@ -110,19 +114,10 @@ int runHeadless(const QStringList &arguments)
                        "KV and Durable Objects, no latency) or production. Replaces the "
                        "scenario's own."),
         QStringLiteral("local|production"));
-    const QCommandLineOption kvOption(QStringLiteral("kv"),
-        QStringLiteral("For a Worker module: the name of its KV namespace binding (default KV)."),
-        QStringLiteral("BINDING"));
-    const QCommandLineOption doOption(QStringLiteral("do"),
-        QStringLiteral("For a Worker module: its Durable Object binding and the exported class, "
-                       "such as ROOMS=Room."),
-        QStringLiteral("BINDING=CLASS"));
-    const QCommandLineOption sqliteOption(QStringLiteral("sqlite-class"),
-        QStringLiteral("For a Worker module: the class is SQLite-backed (new_sqlite_classes)."),
-        QStringLiteral("CLASS"));
     parser.addOptions({ seedOption, durationOption, profileOption, reportOption, traceOption,
-                        loadSessionOption, kvImportOption, kvExportOption, saveSessionOption,
-                        kvOption, doOption, sqliteOption });
+                        loadSessionOption, kvImportOption, kvExportOption, saveSessionOption });
+    const WorkerFlags workerFlags;
+    workerFlags.addTo(parser);
     if (!parser.parse(arguments))
         return fail(parser.errorText());
     if (parser.isSet(QStringLiteral("help"))) {
@@ -131,7 +126,7 @@ int runHeadless(const QStringList &arguments)
     }
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 2)
-        return fail(QStringLiteral("give one scenario file or Worker module, for example: roomscope run resources/scenarios/kv-room.json"));
+        return fail(QStringLiteral("give one scenario file, wrangler configuration file or Worker module, for example: roomscope run resources/scenarios/kv-room.json"));
 
     std::optional<quint64> seed;
     if (parser.isSet(seedOption)) {
@@ -145,14 +140,14 @@ int runHeadless(const QStringList &arguments)
     if (format != QLatin1String("text") && format != QLatin1String("json"))
         return fail(QStringLiteral("invalid --report \"%1\"; give text or json").arg(format));
 
-    const QString target = positional.at(1);
-    const bool module = target.endsWith(QLatin1String(".js")) || target.endsWith(QLatin1String(".mjs"));
-    Result<Scenario> scenario = module
-        ? Scenario::forWorkerModule(target, parser.value(kvOption), parser.value(doOption),
-                                    parser.isSet(sqliteOption))
-        : Scenario::load(target);
+    const Result<WorkerOptions> workerOptions = workerFlags.read(parser);
+    if (!workerOptions)
+        return fail(workerOptions.error().message);
+    Result<Scenario> scenario = Scenario::forPath(positional.at(1), *workerOptions);
     if (!scenario)
         return fail(scenario.error().message);
+    for (const QString &message : scenario->loadMessages)
+        QTextStream(stderr) << "roomscope run: " << message << '\n';
     if (parser.isSet(durationOption)) {
         const std::optional<SimDuration> duration = parseDuration(parser.value(durationOption));
         if (!duration || *duration <= 0)

@@ -2,6 +2,7 @@
 #include "mainwindow.h"
 #include "serve.h"
 #include "simulationcontroller.h"
+#include "workerflags.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -23,9 +24,7 @@ struct GuiOptions
     std::optional<quint64> seed;
     std::optional<double> speed;
     // The bindings of a Worker module opened without a scenario; empty for the defaults.
-    QString kvBinding;
-    QString objectsBinding;
-    bool sqliteClass = false;
+    roomscope::WorkerOptions worker;
     bool run = false;
     bool platformGiven = false;
 };
@@ -64,16 +63,7 @@ std::optional<int> parseGuiArguments(int argc, char *argv[], GuiOptions &options
         QStringLiteral("factor"));
     const QCommandLineOption runOption(QStringLiteral("run-on-open"),
         QStringLiteral("Start running as soon as the scenario is open."));
-    const QCommandLineOption kvOption(QStringLiteral("kv"),
-        QStringLiteral("For a Worker module: the name of its KV namespace binding (default KV)."),
-        QStringLiteral("BINDING"));
-    const QCommandLineOption doOption(QStringLiteral("do"),
-        QStringLiteral("For a Worker module: its Durable Object binding and the exported class, "
-                       "such as ROOMS=Room (the default)."),
-        QStringLiteral("BINDING=CLASS"));
-    const QCommandLineOption sqliteOption(QStringLiteral("sqlite-class"),
-        QStringLiteral("For a Worker module: the class is SQLite-backed (new_sqlite_classes)."),
-        QStringLiteral("CLASS"));
+    const roomscope::WorkerFlags workerFlags;
     // Qt's own GUI options, accepted here so that QApplication can read them afterwards.
     QCommandLineOption platformOption(
         QStringLiteral("platform"), QStringLiteral("Qt platform plugin."), QStringLiteral("name"));
@@ -83,10 +73,13 @@ std::optional<int> parseGuiArguments(int argc, char *argv[], GuiOptions &options
         QStringLiteral("display"), QStringLiteral("X display."), QStringLiteral("name"));
     for (QCommandLineOption *hidden : { &platformOption, &styleOption, &displayOption })
         hidden->setFlags(QCommandLineOption::HiddenFromHelp);
-    parser.addOptions({ helpOption, versionOption, seedOption, speedOption, runOption, kvOption,
-        doOption, sqliteOption, platformOption, styleOption, displayOption });
+    parser.addOptions({ helpOption, versionOption, seedOption, speedOption, runOption,
+        platformOption, styleOption, displayOption });
+    workerFlags.addTo(parser);
     parser.addPositionalArgument(QStringLiteral("scenario"),
-        QStringLiteral("The scenario JSON file, or a Worker module (.js or .mjs), to open."),
+        QStringLiteral("The scenario JSON file, a wrangler configuration file (wrangler.jsonc, "
+                       "wrangler.json or wrangler.toml), or a Worker module (.js, .mjs or .ts) "
+                       "to open."),
         QStringLiteral("[scenario]"));
 
     QTextStream out(stdout);
@@ -132,9 +125,12 @@ std::optional<int> parseGuiArguments(int argc, char *argv[], GuiOptions &options
         }
         options.speed = factor;
     }
-    options.kvBinding = parser.value(kvOption);
-    options.objectsBinding = parser.value(doOption);
-    options.sqliteClass = parser.isSet(sqliteOption);
+    const roomscope::Result<roomscope::WorkerOptions> worker = workerFlags.read(parser);
+    if (!worker) {
+        err << "roomscope: " << worker.error().message << '\n';
+        return kExitInvalidInput;
+    }
+    options.worker = *worker;
     options.run = parser.isSet(runOption);
     options.scenarioPath = positional.value(0);
     options.platformGiven = parser.isSet(platformOption);
@@ -192,8 +188,7 @@ int main(int argc, char *argv[])
     window.show();
     if (options.speed)
         window.controller()->setSpeed(*options.speed);
-    window.controller()->setModuleBindings(
-        options.kvBinding, options.objectsBinding, options.sqliteClass);
+    window.controller()->setWorkerOptions(options.worker);
     window.openScenario(options.scenarioPath.isEmpty()
             ? QString::fromLatin1(roomscope::MainWindow::kBundledScenario)
             : options.scenarioPath,

@@ -522,7 +522,15 @@ bool MainWindow::openScenario(const QString &path, std::optional<quint64> seed, 
     }
     m_banner->hide();
     qCInfo(lcMainWindow) << "opened" << path;
-    if (run && m_controller->run()) {
+    // Which configuration file a Worker module took its bindings from, and its warnings.
+    const QStringList &loadMessages = m_controller->world()->scenario().loadMessages;
+    for (const QString &message : loadMessages)
+        qCInfo(lcMainWindow) << message;
+    if (!loadMessages.isEmpty()) {
+        statusBar()->showMessage(loadMessages.join(QLatin1Char(' ')), kStatusMessageMs);
+        if (run)
+            m_controller->run();
+    } else if (run && m_controller->run()) {
         statusBar()->showMessage(
             tr("Opened %1. It is running; Space pauses it.").arg(scenarioDisplayName(path)),
             kStatusMessageMs);
@@ -549,8 +557,10 @@ void MainWindow::chooseScenario()
 {
     const QString path = QFileDialog::getOpenFileName(this, tr("Open Scenario"),
         lastFolder(kScenarioFolderKey),
-        tr("Scenarios and Worker modules (*.json *.js *.mjs);;Scenario files (*.json);;"
-           "Worker modules (*.js *.mjs);;All files (*)"));
+        tr("Scenarios, Worker modules and wrangler files (*.json *.jsonc *.toml *.js *.mjs *.ts);;"
+           "Scenario files (*.json);;Worker modules (*.js *.mjs *.ts);;"
+           "wrangler configuration files (wrangler.json wrangler.jsonc wrangler.toml);;"
+           "All files (*)"));
     if (path.isEmpty())
         return;
     rememberFolder(kScenarioFolderKey, path);

@@ -2,6 +2,7 @@
 
 #include "gateway.h"
 #include "simulationcontroller.h"
+#include "workerflags.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -63,7 +64,9 @@ Result<ServeOptions> parseServeArguments(const QStringList &arguments)
     parser.addHelpOption();
     parser.addPositionalArgument(QStringLiteral("serve"), QStringLiteral("The serve command."));
     parser.addPositionalArgument(QStringLiteral("scenario"),
-            QStringLiteral("The scenario JSON file, or a Worker module (.js or .mjs)."));
+            QStringLiteral("The scenario JSON file, a wrangler configuration file "
+                           "(wrangler.jsonc, wrangler.json or wrangler.toml), or a Worker module "
+                           "(.js, .mjs or .ts)."));
     const QCommandLineOption portOption(QStringLiteral("port"),
             QStringLiteral("TCP port to listen on (default 8787; 0 picks a free port)."),
             QStringLiteral("P"));
@@ -117,17 +120,8 @@ Result<ServeOptions> parseServeArguments(const QStringList &arguments)
             QStringLiteral("Stop after this many seconds of wall time (default: serve until "
                            "interrupted)."),
             QStringLiteral("SECONDS"));
-    const QCommandLineOption kvOption(QStringLiteral("kv"),
-            QStringLiteral("For a Worker module: the name of its KV namespace binding (default KV)."),
-            QStringLiteral("BINDING"));
-    const QCommandLineOption doOption(QStringLiteral("do"),
-            QStringLiteral("For a Worker module: its Durable Object binding and the exported "
-                           "class, such as ROOMS=Room."),
-            QStringLiteral("BINDING=CLASS"));
-    const QCommandLineOption sqliteOption(QStringLiteral("sqlite-class"),
-            QStringLiteral("For a Worker module: the class is SQLite-backed (new_sqlite_classes)."),
-            QStringLiteral("CLASS"));
-    parser.addOptions({ kvOption, doOption, sqliteOption });
+    const WorkerFlags workerFlags;
+    workerFlags.addTo(parser);
     parser.addOptions({ portOption, listenOption, nonLoopbackOption, originOption, hostOption,
                         messageOption, queueOption, connectionsOption, pingOption,
                         pingTimeoutOption, idleOption, locationOption, profileOption, seedOption,
@@ -143,11 +137,13 @@ Result<ServeOptions> parseServeArguments(const QStringList &arguments)
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 2)
         return Error::error(QStringLiteral(
-                "give one scenario file, for example: roomscope serve resources/scenarios/kv-room.json"));
+                "give one scenario file, wrangler configuration file or Worker module, for "
+                "example: roomscope serve resources/scenarios/kv-room.json"));
     options.scenarioPath = positional.at(1);
-    options.kvBinding = parser.value(kvOption);
-    options.objectsBinding = parser.value(doOption);
-    options.sqliteClass = parser.isSet(sqliteOption);
+    const Result<WorkerOptions> worker = workerFlags.read(parser);
+    if (!worker)
+        return worker.error();
+    options.worker = *worker;
 
     GatewaySettings &gateway = options.gateway;
     if (parser.isSet(portOption)) {
@@ -223,7 +219,7 @@ int runServe(const QStringList &arguments)
 
     SimulationController controller;
     controller.setProfileOverride(options.profile);
-    controller.setModuleBindings(options.kvBinding, options.objectsBinding, options.sqliteClass);
+    controller.setWorkerOptions(options.worker);
     if (Status loaded = controller.load(options.scenarioPath, options.seed); !loaded) {
         err << "roomscope serve: " << loaded.error().message << '\n';
         return kExitInvalidInput;
@@ -245,6 +241,8 @@ int runServe(const QStringList &arguments)
         return kExitInvalidInput;
     }
     const Scenario &scenario = world.scenario();
+    for (const QString &message : scenario.loadMessages)
+        printLine(message);
     const QString clientLocation = options.gateway.clientLocation.isEmpty()
             ? world.locations().name(0)
             : options.gateway.clientLocation;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "gatewaysettings.h"
+#include "scenario.h"
 
 #include <QStringList>
 
@@ -12,9 +13,7 @@ struct ServeOptions
     QString scenarioPath;
     std::optional<quint64> seed;
     QString profile; ///< empty keeps the scenario's
-    QString kvBinding; ///< --kv, for a Worker module
-    QString objectsBinding; ///< --do BINDING=CLASS, for a Worker module
-    bool sqliteClass = false; ///< --sqlite-class, for a Worker module
+    WorkerOptions worker; ///< --config, --env, --kv, --do, --sqlite-class and --cpu-limit
     int exitAfterSeconds = 0; ///< 0 serves until interrupted
     GatewaySettings gateway;
     QString helpText; ///< set when --help was given: print it and exit

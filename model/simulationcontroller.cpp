@@ -47,10 +47,7 @@ SimulationController::~SimulationController()
 Status SimulationController::load(
     const QString &path, std::optional<quint64> seed, const QString &kvStoreFile)
 {
-    const bool module = path.endsWith(QLatin1String(".js")) || path.endsWith(QLatin1String(".mjs"));
-    Result<Scenario> scenario = module
-            ? Scenario::forWorkerModule(path, m_moduleKv, m_moduleObjects, m_moduleSqlite)
-            : Scenario::load(path);
+    Result<Scenario> scenario = Scenario::forPath(path, m_workerOptions);
     if (!scenario) {
         qCInfo(lcController) << "cannot load scenario" << path << ":"
                                 << scenario.error().message;

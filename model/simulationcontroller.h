@@ -60,14 +60,9 @@ public:
     /// loads, as `--profile` does (Scenario::applyProfile); empty keeps each scenario's own.
     void setProfileOverride(const QString &profile) { m_profileOverride = profile; }
     const QString &profileOverride() const { return m_profileOverride; }
-    /// The bindings for a Worker module loaded without a scenario (a .js or .mjs path), as the
-    /// --kv, --do and --sqlite-class flags give them (Scenario::forWorkerModule()).
-    void setModuleBindings(const QString &kvBinding, const QString &objectsBinding, bool sqliteClass)
-    {
-        m_moduleKv = kvBinding;
-        m_moduleObjects = objectsBinding;
-        m_moduleSqlite = sqliteClass;
-    }
+    /// The flags that load() applies to a Worker module or a wrangler configuration file
+    /// (Scenario::forPath()): its configuration file, bindings and script watchdog limit.
+    void setWorkerOptions(const WorkerOptions &options) { m_workerOptions = options; }
 
     World *world() const { return m_world.get(); }
     const QString &scenarioPath() const { return m_scenarioPath; }
@@ -171,9 +166,7 @@ private:
     QString m_kvStoreFile;
     std::optional<quint64> m_seedOverride;
     QString m_profileOverride;
-    QString m_moduleKv;
-    QString m_moduleObjects;
-    bool m_moduleSqlite = false;
+    WorkerOptions m_workerOptions;
     QTimer m_frameTimer;
     QTimer m_wakeTimer;
     bool m_keepRunning = false;

@@ -2,15 +2,17 @@
 # Installs the Debian 12 packages that building, running and testing Roomscope need.
 # Skips the package database refresh and the install when every package is present.
 # libqt6opengl6-dev is listed because Qt6Charts's CMake package needs Qt6OpenGL, and
-# qt6-charts-dev does not depend on it in Debian 12.
+# qt6-charts-dev does not depend on it in Debian 12. esbuild is for the tests: they bundle a
+# TypeScript Worker with it, as a project's node_modules/.bin/esbuild would.
 set -euo pipefail
 
 packages=(
     qt6-base-dev qt6-websockets-dev qt6-httpserver-dev qt6-charts-dev qt6-svg-dev
     qt6-tools-dev qt6-l10n-tools libqt6sql6-sqlite qt6-qpa-plugins
-    libqt6opengl6-dev libsqlite3-dev libmozjs-102-dev
+    libqt6opengl6-dev libsqlite3-dev libmozjs-102-dev libtomlplusplus-dev
     cmake ninja-build g++ pkg-config
     xvfb xauth imagemagick
+    esbuild
 )
 
 missing=()

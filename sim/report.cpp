@@ -173,7 +173,10 @@ Report buildReport(const World &world)
             .arg(scenario.roomClassName,
                  scenario.workerModule.isEmpty()
                          ? scenario.roomBehaviour
-                         : QStringLiteral("JavaScript, ") + QFileInfo(scenario.workerModule).fileName(),
+                         : QStringLiteral("JavaScript, ")
+                                 + QFileInfo(scenario.workerEntry.isEmpty() ? scenario.workerModule
+                                                                            : scenario.workerEntry)
+                                           .fileName(),
                  scenario.sqliteStorage ? QStringLiteral("SQLite storage") : QStringLiteral("KV storage"),
                  scenario.durableObjectProfile,
                  scenario.durableObjects.compatibilityDate.toString(Qt::ISODate));

@@ -395,7 +395,8 @@ void readWorker(Reader &reader, const QJsonObject &root, Scenario &scenario)
     reader.checkMembers(worker, path,
                         { QStringLiteral("name"), QStringLiteral("roomsBinding"),
                           QStringLiteral("roomClass"), QStringLiteral("connectSpread"),
-                          QStringLiteral("module"), QStringLiteral("vars") });
+                          QStringLiteral("module"), QStringLiteral("vars"),
+                          QStringLiteral("cpuLimitMs") });
     scenario.workerName = reader.string(worker, path, QStringLiteral("name"), scenario.workerName);
     scenario.roomsBinding =
         reader.string(worker, path, QStringLiteral("roomsBinding"), scenario.roomsBinding);
@@ -404,6 +405,8 @@ void readWorker(Reader &reader, const QJsonObject &root, Scenario &scenario)
     scenario.clientConnectSpread = reader.duration(worker, path, QStringLiteral("connectSpread"),
                                                    scenario.clientConnectSpread);
     scenario.workerModule = reader.string(worker, path, QStringLiteral("module"), QString());
+    scenario.workerCpuLimitMs = int(reader.integer(worker, path, QStringLiteral("cpuLimitMs"), 0,
+                                                   3'600'000, scenario.workerCpuLimitMs));
     if (worker.contains(QStringLiteral("vars"))) {
         const QJsonObject vars =
                 reader.object(worker.value(QStringLiteral("vars")), Reader::child(path, QStringLiteral("vars")));

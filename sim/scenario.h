@@ -9,10 +9,31 @@
 #include <QString>
 #include <QStringList>
 
+#include <memory>
 #include <optional>
 #include <vector>
 
+class QTemporaryDir;
+
 namespace roomscope {
+
+/// The command-line flags that choose and bind a Worker: `--config`, `--env`, `--kv`, `--do`,
+/// `--sqlite-class` and `--cpu-limit`. Flags override what a configuration file declares.
+struct WorkerOptions
+{
+    QString configPath; ///< a wrangler configuration file; empty searches beside the module
+    QString environment; ///< an `env.<name>` section of the configuration file
+    QString kvBinding; ///< the KV namespace binding's name
+    QString objectsBinding; ///< "BINDING=Class"
+    bool sqliteClass = false; ///< the class is SQLite-backed
+    std::optional<int> cpuLimitMs; ///< the script watchdog's limit; 0 turns it off
+
+    /// True when a binding flag is set, which turns off the search for a configuration file.
+    bool bindsByFlags() const
+    {
+        return !kvBinding.isEmpty() || !objectsBinding.isEmpty() || sqliteClass;
+    }
+};
 
 /// A scenario file's content, checked and with every default filled in. The format is described
 /// in docs/scenario-format.md.
@@ -88,6 +109,24 @@ struct Scenario
     QString workerModule;
     /// The Worker's `vars`: plain values on `env`.
     std::vector<std::pair<QString, QJsonValue>> workerVars;
+    /// The module the user gave when `workerModule` is a bundle built from it, such as a
+    /// TypeScript entry; empty otherwise.
+    QString workerEntry;
+    /// The temporary folder that holds the bundle; shared by copies of the scenario, so that it
+    /// lives as long as the run that loaded it.
+    std::shared_ptr<QTemporaryDir> bundleFolder;
+    /// Whether `env` carries the KV namespace binding (`kvBinding`) and the Durable Object
+    /// binding (`roomsBinding`). A Worker's configuration may declare neither.
+    bool workerBindsKv = true;
+    bool workerBindsRooms = true;
+    /// More binding names for the rooms' class, as when a configuration binds one class twice.
+    QStringList extraRoomsBindings;
+    /// How long one call into the Worker's JavaScript may run in wall time before the
+    /// watchdog stops it (`worker.cpuLimitMs`); 0 turns the watchdog off.
+    int workerCpuLimitMs = 2000;
+    /// Lines for the user about how the scenario was made: the configuration file used and
+    /// its warnings. Printed by `roomscope run` and `serve`, shown in the GUI's status bar.
+    QStringList loadMessages;
     /// The built-in Durable Object class that runs the rooms: "kv-room" or "lab".
     QString roomBehaviour = QStringLiteral("kv-room");
     /// Whether the rooms' class is SQLite-backed (`new_sqlite_classes`) or KV-backed.
@@ -112,6 +151,20 @@ struct Scenario
     /// empty; `objectsBinding` is "BINDING=Class" or empty.
     static Result<Scenario> forWorkerModule(const QString &modulePath, const QString &kvBinding,
                                             const QString &objectsBinding, bool sqliteClass);
+
+    /// A scenario that serves the Worker of a wrangler configuration file, as `wrangler dev`
+    /// does: the entry module is `moduleOverride`, or else the file's `main`, relative to the
+    /// file's folder. Bindings, vars and the compatibility date come from the file, and the
+    /// binding flags in `options` override them. A TypeScript entry is bundled with the
+    /// project's esbuild.
+    static Result<Scenario> forWranglerConfig(const QString &configPath,
+                                              const QString &moduleOverride,
+                                              const WorkerOptions &options = {});
+    /// The scenario for a path given on the command line or opened in the GUI: a scenario
+    /// file, a wrangler configuration file (WranglerConfig::isConfigPath()), or a Worker module
+    /// (.js, .mjs, .ts or .mts). A module given without a binding flag or `--config` uses the
+    /// configuration file that WranglerConfig::find() finds from its folder, if any.
+    static Result<Scenario> forPath(const QString &path, const WorkerOptions &options = {});
 
     /// Reads and checks a scenario file. Errors name the file, line, column and field.
     static Result<Scenario> load(const QString &path);

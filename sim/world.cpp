@@ -175,8 +175,14 @@ Status World::build(const QString &sessionFile)
     }
     if (m_script) {
         JsBindings bindings;
-        bindings.kv.push_back({ m_scenario.kvBinding, m_kv.get() });
-        bindings.durableObjects.push_back({ m_scenario.roomsBinding, m_rooms.get() });
+        if (m_scenario.workerBindsKv)
+            bindings.kv.push_back({ m_scenario.kvBinding, m_kv.get() });
+        if (m_scenario.workerBindsRooms) {
+            bindings.durableObjects.push_back({ m_scenario.roomsBinding, m_rooms.get() });
+            // Bindings of one class share its namespace, as on the platform.
+            for (const QString &name : m_scenario.extraRoomsBindings)
+                bindings.durableObjects.push_back({ name, m_rooms.get() });
+        }
         bindings.vars = m_scenario.workerVars;
         if (Status bound = m_script->bind(bindings); !bound)
             return bound.error();
@@ -239,11 +245,12 @@ Status World::loadScript(DurableObjectClass &roomClass)
     const QByteArray entrySource = file.readAll();
     m_scriptSources[entryName] = entrySource;
     Result<std::unique_ptr<JsWorkerScript>> script =
-            JsWorkerScript::load(*m_simulation, entryName, entrySource, loader);
+            JsWorkerScript::load(*m_simulation, entryName, entrySource, loader,
+                                 std::chrono::milliseconds(m_scenario.workerCpuLimitMs));
     if (!script)
         return Error::error(QStringLiteral("%1: %2").arg(modulePath, script.error().message));
     m_script = script->get();
-    if (!m_script->exportsClass(m_scenario.roomClassName))
+    if (m_scenario.workerBindsRooms && !m_script->exportsClass(m_scenario.roomClassName))
         return Error::error(QStringLiteral("%1 exports no class %2, which the %3 binding names. "
                                            "Export the Durable Object class, or name the class "
                                            "the module exports.")

@@ -200,9 +200,13 @@ void Engine::enterScript()
     if (m_scriptDepth++ > 0)
         return;
     m_interrupted = false;
-    m_scriptWatched = m_watchdogLimitMs.load(std::memory_order_relaxed) > 0;
+    const RealmHost *host = currentHost();
+    const qint64 limitMs = host && host->watchdogLimit ? host->watchdogLimit->count()
+                                                        : m_watchdogLimitMs.load(std::memory_order_relaxed);
+    m_scriptWatched = limitMs > 0;
     if (!m_scriptWatched)
         return;
+    m_scriptLimitMs.store(limitMs, std::memory_order_relaxed);
     m_scriptStartNs.store(steadyNanoseconds(), std::memory_order_relaxed);
     // Sequentially consistent, paired with the watchdog's store of m_watchdogParked and its
     // load of m_scriptEpoch: either this thread sees the watchdog parked and wakes it, or the
@@ -229,7 +233,7 @@ void Engine::watchdogLoop()
     quint64 lastEpoch = m_scriptEpoch.load();
     int quietTicks = 0;
     while (!m_stopping) {
-        const qint64 limitMs = m_watchdogLimitMs.load();
+        const qint64 limitMs = m_scriptLimitMs.load();
         if (limitMs <= 0 || quietTicks >= kQuietTicksBeforeParking) {
             m_watchdogParked.store(true);
             if ((m_scriptEpoch.load() & 1) == 0)

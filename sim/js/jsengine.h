@@ -16,6 +16,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <thread>
 
@@ -47,6 +48,9 @@ struct RealmHost
     std::function<double()> nowMs;
     /// A uniform double in [0, 1), for Math.random().
     std::function<double()> random;
+    /// Replaces the engine's watchdog limit while this realm's code runs; zero turns the
+    /// watchdog off.
+    std::optional<std::chrono::milliseconds> watchdogLimit;
 };
 
 /// The SpiderMonkey context of the calling thread, its promise job queue and its watchdog.
@@ -129,6 +133,7 @@ private:
     /// Advanced by each watched outermost enterScript() and leaveScript(): odd while a script runs.
     std::atomic<quint64> m_scriptEpoch { 0 };
     std::atomic<qint64> m_scriptStartNs { 0 }; ///< steady-clock start of the running script
+    std::atomic<qint64> m_scriptLimitMs { 0 }; ///< the watchdog limit of the last watched script
     /// The epoch of the script that the watchdog asked to stop; zero when none.
     std::atomic<quint64> m_interruptEpoch { 0 };
     /// True while the watchdog thread sleeps until enterScript() or setWatchdogLimit() wakes it.

@@ -1770,14 +1770,14 @@ JsWorkerScript::~JsWorkerScript() = default;
 Result<std::unique_ptr<JsWorkerScript>> JsWorkerScript::load(Simulation &simulation,
                                                              const QString &entryPath,
                                                              const QByteArray &source,
-                                                             ModuleLoader loader)
+                                                             ModuleLoader loader,
+                                                             std::optional<std::chrono::milliseconds> watchdogLimit)
 {
     auto d = std::make_unique<Private>(simulation);
     d->runtime.setOwner(d.get());
-    // A runaway script would otherwise stop the whole simulation.
-    if (Engine::current().watchdogLimit().count() <= 0)
-        Engine::current().setWatchdogLimit(kDefaultWatchdogLimit);
     Realm &realm = d->runtime.realm();
+    // A runaway script would otherwise stop the whole simulation.
+    realm.host().watchdogLimit = watchdogLimit.value_or(kDefaultWatchdogLimit);
     JSContext *cx = realm.context();
     {
         RealmScope scope(realm);

@@ -6,6 +6,7 @@
 
 #include <QJsonValue>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -58,10 +59,12 @@ public:
     using ModuleLoader = std::function<std::optional<QByteArray>(const QString &path)>;
 
     /// Loads and evaluates the entry module. Errors name the file, line and column.
-    static Result<std::unique_ptr<JsWorkerScript>> load(Simulation &simulation,
-                                                        const QString &entryPath,
-                                                        const QByteArray &source,
-                                                        ModuleLoader loader);
+    /// `watchdogLimit` is the wall time one call into the script may run, the module's
+    /// evaluation included (default 2 s); zero turns the watchdog off.
+    static Result<std::unique_ptr<JsWorkerScript>> load(
+            Simulation &simulation, const QString &entryPath, const QByteArray &source,
+            ModuleLoader loader,
+            std::optional<std::chrono::milliseconds> watchdogLimit = std::nullopt);
     ~JsWorkerScript() override;
 
     /// True when the module exports a class of this name.

@@ -81,7 +81,10 @@ void MiniflareProbesTest::initTestCase()
     QVERIFY(!m_probes.isEmpty());
 
     m_gateway.controller.setProfileOverride(QStringLiteral("local"));
-    m_gateway.controller.setModuleBindings(QStringLiteral("KV"), QStringLiteral("ROOMS=Room"), false);
+    WorkerOptions bindings;
+    bindings.kvBinding = QStringLiteral("KV");
+    bindings.objectsBinding = QStringLiteral("ROOMS=Room");
+    m_gateway.controller.setWorkerOptions(bindings);
     const QString started = m_gateway.startScenario(fixturePath(QStringLiteral("worker.mjs")));
     QVERIFY2(started.isEmpty(), qPrintable(started));
 }

@@ -126,7 +126,8 @@ void ServeTest::parseErrors_data()
 
     const QString scenario = QStringLiteral("scenario.json");
     const QString oneScenario = QStringLiteral(
-            "give one scenario file, for example: roomscope serve resources/scenarios/kv-room.json");
+            "give one scenario file, wrangler configuration file or Worker module, for example: "
+            "roomscope serve resources/scenarios/kv-room.json");
     const auto range = [](const QString &option, const QString &value, const QString &from,
                           const QString &to) {
         return QStringLiteral("invalid --%1 \"%2\"; give a whole number from %3 to %4")
@@ -379,8 +380,9 @@ void ServeTest::invalidInputExitsTwo_data()
     const QString tryHelp = QStringLiteral("\nTry roomscope serve --help.\n");
     QTest::newRow("no scenario")
             << QStringList()
-            << QStringLiteral("roomscope serve: give one scenario file, for example: roomscope "
-                              "serve resources/scenarios/kv-room.json")
+            << QStringLiteral("roomscope serve: give one scenario file, wrangler configuration "
+                              "file or Worker module, for example: roomscope serve "
+                              "resources/scenarios/kv-room.json")
                     + tryHelp;
     QTest::newRow("port too large")
             << QStringList({ scenario, QStringLiteral("--port"), QStringLiteral("70000") })

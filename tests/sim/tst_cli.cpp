@@ -17,6 +17,12 @@ using roomscope::testing::writeFile;
 namespace {
 
 
+/// A fixture under tests/sim, found through ROOMSCOPE_SOURCE_DIR.
+QString fixturePath(const QString &relative)
+{
+    return qEnvironmentVariable("ROOMSCOPE_SOURCE_DIR") + QStringLiteral("/tests/sim/") + relative;
+}
+
 ProcessResult runRoomscope(const QStringList &arguments)
 {
     return roomscope::testing::runRoomscope(QStringLiteral(ROOMSCOPE_BINARY), arguments);
@@ -48,6 +54,10 @@ private slots:
     void failingExpectationExitsOne();
     void invalidInputExitsTwo_data();
     void invalidInputExitsTwo();
+    void wranglerConfigRuns();
+    void moduleFindsConfigBeside();
+    void configMissingMainExitsTwo();
+    void invalidCpuLimitExitsTwo();
 };
 
 void TestCli::initTestCase()
@@ -217,6 +227,75 @@ void TestCli::invalidInputExitsTwo()
     pattern.replace(QStringLiteral("FILE"), filePattern);
     const QString error = QString::fromUtf8(result.standardError);
     QVERIFY2(QRegularExpression(pattern).match(error).hasMatch(), qPrintable(error));
+}
+
+void TestCli::wranglerConfigRuns()
+{
+    const QString config = fixturePath(QStringLiteral("wrangler-project/wrangler.jsonc"));
+    const ProcessResult result = runRoomscope({ config });
+
+    QCOMPARE(result.exitCode, 0);
+    QCOMPARE(result.standardError,
+             QStringLiteral("roomscope run: Using the configuration %1\n").arg(config).toUtf8());
+    QVERIFY(result.standardOutput.startsWith("Roomscope run of \"counter-worker\", seed 1\n"));
+    QVERIFY2(result.standardOutput.contains(
+                     "  objects        class Counter (JavaScript, worker.mjs, KV storage), local "
+                     "profile, compatibility date 2026-03-01\n"),
+             result.standardOutput.constData());
+}
+
+void TestCli::moduleFindsConfigBeside()
+{
+    const QString module = fixturePath(QStringLiteral("wrangler-project/worker.mjs"));
+    const QString config = fixturePath(QStringLiteral("wrangler-project/wrangler.jsonc"));
+
+    const ProcessResult found = runRoomscope({ module });
+    QCOMPARE(found.exitCode, 0);
+    QCOMPARE(found.standardError,
+             QStringLiteral("roomscope run: Using the configuration %1\n").arg(config).toUtf8());
+
+    // A binding flag turns the search off, and --sqlite-class overrides the migration.
+    const ProcessResult flagged = runRoomscope(
+            { module, QStringLiteral("--do"), QStringLiteral("COUNTERS=Counter"),
+              QStringLiteral("--sqlite-class"), QStringLiteral("Counter") });
+    QCOMPARE(flagged.exitCode, 0);
+    QCOMPARE(flagged.standardError, QByteArray());
+    QVERIFY(flagged.standardOutput.contains("class Counter (JavaScript, worker.mjs, SQLite storage)"));
+
+    const ProcessResult configured = runRoomscope(
+            { module, QStringLiteral("--config"), config, QStringLiteral("--sqlite-class"),
+              QStringLiteral("Counter") });
+    QCOMPARE(configured.exitCode, 0);
+    QVERIFY(configured.standardOutput.contains("SQLite storage), local profile, compatibility "
+                                               "date 2026-03-01"));
+}
+
+void TestCli::configMissingMainExitsTwo()
+{
+    QTemporaryDir directory;
+    QVERIFY(directory.isValid());
+    const QString config = directory.filePath(QStringLiteral("wrangler.jsonc"));
+    QVERIFY(writeFile(config, "{\n  // no such entry\n  \"main\": \"src/index.ts\",\n}\n"));
+
+    const ProcessResult result = runRoomscope({ config });
+
+    QCOMPARE(result.exitCode, 2);
+    QCOMPARE(result.standardOutput, QByteArray());
+    QCOMPARE(QString::fromUtf8(result.standardError),
+             QStringLiteral("roomscope run: %1: \"main\" points to src/index.ts, which does not "
+                            "exist. Give the module path instead: roomscope serve "
+                            "path/to/worker.js --config wrangler.jsonc\n").arg(config));
+}
+
+void TestCli::invalidCpuLimitExitsTwo()
+{
+    const ProcessResult result = runRoomscope(
+            { kvRoomPath(), QStringLiteral("--cpu-limit"), QStringLiteral("fast") });
+
+    QCOMPARE(result.exitCode, 2);
+    QCOMPARE(result.standardError,
+             QByteArray("roomscope run: invalid --cpu-limit \"fast\"; give milliseconds from 0 "
+                        "(no limit) to 3600000\n"));
 }
 
 QTEST_GUILESS_MAIN(TestCli)
