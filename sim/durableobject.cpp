@@ -1746,4 +1746,9 @@ Status DurableObjectState::setHibernatableWebSocketEventTimeout(std::optional<qi
     return Done {};
 }
 
+std::optional<qint64> DurableObjectState::hibernatableWebSocketEventTimeout() const
+{
+    return m_object.m_eventTimeoutMs;
+}
+
 } // namespace roomscope

@@ -240,6 +240,8 @@ public:
     /// Epoch milliseconds of the last auto-response on the socket, if any.
     std::optional<qint64> getWebSocketAutoResponseTimestamp(const ServerWebSocket &socket) const;
     Status setHibernatableWebSocketEventTimeout(std::optional<qint64> milliseconds);
+    /// The timeout that setHibernatableWebSocketEventTimeout() set, if any.
+    std::optional<qint64> hibernatableWebSocketEventTimeout() const;
 
 private:
     DurableObject &m_object;

@@ -108,6 +108,9 @@ public:
 
     std::map<int, JsObject *> objects;
     int lastObject = 0;
+    /// The transactions whose storage.transaction() callback is running, by number.
+    std::map<quint64, StorageTransaction *> transactions;
+    quint64 lastTransaction = 0;
     /// The real or simulated client of the upgrade request the Worker is handling.
     WebSocketClient *currentUpgradeClient = nullptr;
 
@@ -171,6 +174,10 @@ public:
         return std::make_shared<JS::PersistentRooted<JS::Value>>(context(), value);
     }
     Error errorFromValue(JS::HandleValue value, const QString &where, const QString &actor = {});
+    /// Calls a function that a host function kept, from a coroutine outside any native call,
+    /// with an optional number argument. An exception is recorded under `where`.
+    Result<HeldValue> callHeld(const HeldValue &function, std::optional<double> argument,
+                               const QString &where);
 };
 
 JsWorkerScript::Private *JsWorkerScript::Private::current(JSContext *context)
@@ -306,6 +313,30 @@ Error JsWorkerScript::Private::errorFromValue(JS::HandleValue value, const QStri
     converted.message = error.message;
     converted.remote = true;
     return converted;
+}
+
+Result<HeldValue> JsWorkerScript::Private::callHeld(const HeldValue &function,
+                                                   std::optional<double> argument,
+                                                   const QString &where)
+{
+    JSContext *cx = context();
+    RealmScope scope(runtime.realm());
+    ScriptScope running;
+    JS::RootedValue callee(cx, function->get());
+    JS::RootedValueArray<1> arguments(cx);
+    if (argument)
+        arguments[0].setNumber(*argument);
+    JS::RootedValue value(cx);
+    const JS::HandleValueArray passed = argument ? JS::HandleValueArray(arguments)
+                                                 : JS::HandleValueArray::empty();
+    if (!JS::Call(cx, JS::UndefinedHandleValue, callee, passed, &value)) {
+        const ScriptError error = Engine::current().takeException();
+        recordError(where, error);
+        Error converted = error.toError();
+        converted.message = error.message;
+        return converted;
+    }
+    return hold(value);
 }
 
 namespace {
@@ -539,8 +570,14 @@ public:
     /// The server end that the request being handled asked for, for ctx.acceptWebSocket().
     std::shared_ptr<ServerWebSocket> pendingUpgrade;
     bool constructed() const { return m_constructed; }
+    const QString &className() const { return m_className; }
 
 private:
+    /// Dispatches an event of a socket accepted with ws.accept() to its listeners; `fill`
+    /// adds the event's fields.
+    Status dispatchToListeners(quint64 handle, const char *type,
+                               const std::function<bool(JSContext *, JS::HandleObject)> &fill);
+
     /// Calls instance[method](...arguments) and awaits the result.
     Task<Result<HeldValue>> invoke(const char *method, std::function<bool(JS::MutableHandleValueVector)> arguments, bool optional);
 
@@ -731,10 +768,59 @@ Task<Result<QJsonValue>> JsObject::call(QString method, QJsonArray arguments)
     co_return QJsonDocument::fromJson(wrapped).array().at(0);
 }
 
+Status JsObject::dispatchToListeners(quint64 handle, const char *type,
+                                     const std::function<bool(JSContext *, JS::HandleObject)> &fill)
+{
+    const QString where = m_className + QStringLiteral(".WebSocket ") + QLatin1String(type) + QStringLiteral(" listener");
+    if (!m_constructed)
+        return Error::error(QStringLiteral("The %1 constructor threw, so the object cannot run %2.").arg(m_className, where));
+    JSContext *cx = d.context();
+    RealmScope scope(d.runtime.realm());
+    ScriptScope running;
+    AsyncContextScope caller(JsWorkerScript::Private::callerContext(m_number, m_ctx.location()));
+    JS::RootedObject helpers(cx, d.constructors);
+    JS::RootedObject event(cx, JS_NewPlainObject(cx));
+    JS::RootedValueArray<3> arguments(cx);
+    arguments[0].setNumber(double(handle));
+    arguments[1].setString(newString(cx, QString::fromLatin1(type)));
+    JS::RootedValue ignored(cx);
+    if (!event || !fill(cx, event)) {
+        JS_ClearPendingException(cx);
+        return Error::error(QStringLiteral("Converting the %1 event failed.").arg(QLatin1String(type)));
+    }
+    arguments[2].setObject(*event);
+    if (!JS_CallFunctionName(cx, helpers, "dispatchSocketEvent", arguments, &ignored)) {
+        const ScriptError error = Engine::current().takeException();
+        d.recordError(where, error);
+        if (error.interrupted)
+            m_ctx.abort(error.message);
+        Error converted = error.toError();
+        converted.message = error.message;
+        converted.remote = true;
+        return converted;
+    }
+    d.settle();
+    return Done {};
+}
+
 Task<Status> JsObject::webSocketMessage(std::shared_ptr<ServerWebSocket> socket, WebSocketMessage message)
 {
     JsWorkerScript::Private &script = d;
     const quint64 handle = d.handleFor(socket);
+    if (!socket->hibernatable) {
+        const std::function<bool(JSContext *, JS::HandleObject)> fill = [&message](JSContext *cx, JS::HandleObject event) {
+            JS::RootedValue data(cx);
+            if (message.binary) {
+                JS::RootedObject bytes(cx, newBytes(cx, message.data));
+                if (!bytes || !JS_GetProperty(cx, bytes, "buffer", &data))
+                    return false;
+            } else {
+                data.setString(newString(cx, QString::fromUtf8(message.data)));
+            }
+            return JS_DefineProperty(cx, event, "data", data, JSPROP_ENUMERATE);
+        };
+        co_return dispatchToListeners(handle, "message", fill);
+    }
     JS::PersistentRooted<JSObject *> &state = m_state;
     const std::function<bool(JS::MutableHandleValueVector)> convert = [&script, &state, handle, &message](JS::MutableHandleValueVector values) {
         JSContext *cx = script.context();
@@ -765,6 +851,15 @@ Task<Status> JsObject::webSocketClose(std::shared_ptr<ServerWebSocket> socket, i
 {
     JsWorkerScript::Private &script = d;
     const quint64 handle = d.handleFor(socket);
+    if (!socket->hibernatable) {
+        const std::function<bool(JSContext *, JS::HandleObject)> fill = [code, &reason, wasClean](JSContext *cx, JS::HandleObject event) {
+            JS::RootedString text(cx, newString(cx, reason));
+            return text && JS_DefineProperty(cx, event, "code", code, JSPROP_ENUMERATE)
+                && JS_DefineProperty(cx, event, "reason", text, JSPROP_ENUMERATE)
+                && JS_DefineProperty(cx, event, "wasClean", wasClean ? JS::TrueHandleValue : JS::FalseHandleValue, JSPROP_ENUMERATE);
+        };
+        co_return dispatchToListeners(handle, "close", fill);
+    }
     JS::PersistentRooted<JSObject *> &state = m_state;
     const std::function<bool(JS::MutableHandleValueVector)> convert = [&script, &state, handle, code, &reason, wasClean](JS::MutableHandleValueVector values) {
         JSContext *cx = script.context();
@@ -787,6 +882,15 @@ Task<Status> JsObject::webSocketError(std::shared_ptr<ServerWebSocket> socket, E
 {
     JsWorkerScript::Private &script = d;
     const quint64 handle = d.handleFor(socket);
+    if (!socket->hibernatable) {
+        const std::function<bool(JSContext *, JS::HandleObject)> fill = [&script, &error](JSContext *cx, JS::HandleObject event) {
+            JS::RootedValue converted(cx, script.makeError(error));
+            JS::RootedString message(cx, newString(cx, error.message));
+            return message && JS_DefineProperty(cx, event, "error", converted, JSPROP_ENUMERATE)
+                && JS_DefineProperty(cx, event, "message", message, JSPROP_ENUMERATE);
+        };
+        co_return dispatchToListeners(handle, "error", fill);
+    }
     JS::PersistentRooted<JSObject *> &state = m_state;
     const std::function<bool(JS::MutableHandleValueVector)> convert = [&script, &state, handle, &error](JS::MutableHandleValueVector values) {
         JSContext *cx = script.context();
@@ -1437,26 +1541,65 @@ bool wsReadyState(JSContext *cx, unsigned argc, JS::Value *vp)
     return true;
 }
 
+/// The object whose code runs now, when it serves an upgrade request that no WebSocketPair end
+/// has claimed yet.
+JsObject *upgradingObject(Private &d)
+{
+    const auto found = d.objects.find(Private::callerObject());
+    if (found == d.objects.end())
+        return nullptr;
+    JsObject *object = found->second;
+    if (!object->pendingUpgrade || d.handlesBySocket.count(object->pendingUpgrade.get()))
+        return nullptr;
+    return object;
+}
+
 bool wsAccept(JSContext *cx, unsigned argc, JS::Value *vp)
 {
     JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
     Private &d = *Private::current(cx);
-    // NOTE: the standard API (ws.accept() with event listeners) is not connected yet.
-    return throwError(cx, d, Error::error(QStringLiteral("Roomscope supports the hibernation API (ctx.acceptWebSocket()) for now; ws.accept() is not available yet.")));
+    Private::SocketEnd *end = socketEnd(d, args.get(0));
+    if (!end || !end->server)
+        return throwError(cx, d, Error::typeError(QStringLiteral("Roomscope can only accept the server end of a WebSocketPair, the second socket.")));
+    if (end->socket) {
+        auto *owner = end->socket->object ? dynamic_cast<JsObject *>(end->socket->object->behaviour()) : nullptr;
+        if (!owner)
+            return throwError(cx, d, Error::error(QStringLiteral("The object that accepted this WebSocket is not in memory.")));
+        if (const Status accepted = owner->ctx().accept(end->socket); !accepted)
+            return throwError(cx, d, accepted.error());
+        args.rval().setUndefined();
+        return true;
+    }
+    JsObject *object = upgradingObject(d);
+    if (!object)
+        return throwError(cx, d, Error::error(QStringLiteral("Roomscope can only accept the server end of a WebSocketPair in a Durable Object while it handles the upgrade request that asked for it.")));
+    if (const Status accepted = object->ctx().accept(object->pendingUpgrade); !accepted)
+        return throwError(cx, d, accepted.error());
+    end->socket = object->pendingUpgrade;
+    d.handlesBySocket[end->socket.get()] = quint64(args.get(0).toNumber());
+    args.rval().setUndefined();
+    return true;
 }
 
-/// Parses JSON text into a JavaScript value; undefined for a null text.
-bool parseJson(JSContext *cx, const std::optional<QByteArray> &json, JS::MutableHandleValue value)
+/// Decodes a stored value, a storage value or a WebSocket attachment, with the bindings'
+/// decodeStoredValue(); undefined for a missing value.
+bool decodeStored(JSContext *cx, const std::optional<QByteArray> &json, JS::MutableHandleValue value)
 {
     if (!json) {
         value.setUndefined();
         return true;
     }
-    const QString text = QString::fromUtf8(*json);
-    return parseJsonText(cx, text, value);
+    Private &d = *Private::current(cx);
+    JS::RootedObject helpers(cx, d.constructors);
+    JS::RootedValueArray<1> arguments(cx);
+    JSString *text = newString(cx, QString::fromUtf8(*json));
+    if (!text)
+        return false;
+    arguments[0].setString(text);
+    return JS_CallFunctionName(cx, helpers, "decodeStoredValue", arguments, value);
 }
 
-/// Builds a Map from storage entries whose values are JSON.
+/// Builds a Map from storage entries whose values are stored values.
 bool entriesMap(JSContext *cx, const StorageEntries &entries, JS::MutableHandleValue result)
 {
     JS::RootedObject map(cx, JS::NewMapObject(cx));
@@ -1465,7 +1608,7 @@ bool entriesMap(JSContext *cx, const StorageEntries &entries, JS::MutableHandleV
     for (const auto &[key, value] : entries) {
         JS::RootedValue keyValue(cx, JS::StringValue(newString(cx, key)));
         JS::RootedValue parsed(cx);
-        if (!parseJson(cx, value, &parsed) || !JS::MapSet(cx, map, keyValue, parsed))
+        if (!decodeStored(cx, value, &parsed) || !JS::MapSet(cx, map, keyValue, parsed))
             return false;
     }
     result.setObject(*map);
@@ -1533,7 +1676,7 @@ bool storageGet(JSContext *cx, unsigned argc, JS::Value *vp)
     } else {
         const std::function<bool(JSContext *, const std::optional<QByteArray> &, JS::MutableHandleValue)> convert =
                 [](JSContext *context, const std::optional<QByteArray> &value, JS::MutableHandleValue result) {
-                    return parseJson(context, value, result);
+                    return decodeStored(context, value, result);
                 };
         d.simulation.spawn(storageTask<std::optional<QByteArray>>(&d, promise, object->ctx().storage().get(toQString(cx, args.get(1))), convert));
     }
@@ -1551,10 +1694,12 @@ bool storagePut(JSContext *cx, unsigned argc, JS::Value *vp)
     if (!returnPromise(cx, d, args, promise))
         return false;
     const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert = undefinedResult;
-    // NOTE: values are stored as JSON text, while the platform stores V8-serialized values, so
-    // a Map, a Date or a cycle does not survive a round trip here.
+    // An undefined value reaches the storage as a missing one, which it rejects as the platform does.
+    std::optional<QByteArray> value;
+    if (!args.get(2).isUndefined())
+        value = toQString(cx, args.get(2)).toUtf8();
     d.simulation.spawn(storageTask<Done>(&d, promise,
-                                         object->ctx().storage().put(toQString(cx, args.get(1)), toQString(cx, args.get(2)).toUtf8()),
+                                         object->ctx().storage().put(toQString(cx, args.get(1)), value),
                                          convert));
     return true;
 }
@@ -1569,7 +1714,7 @@ bool storagePutEntries(JSContext *cx, unsigned argc, JS::Value *vp)
     const QJsonObject entries = QJsonDocument::fromJson(toQString(cx, args.get(1)).toUtf8()).object();
     StorageEntries list;
     for (auto it = entries.begin(); it != entries.end(); ++it)
-        list.emplace_back(it.key(), QJsonDocument(QJsonArray { it.value() }).toJson(QJsonDocument::Compact).mid(1).chopped(1));
+        list.emplace_back(it.key(), it.value().toString().toUtf8());
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
@@ -1606,14 +1751,9 @@ bool storageDelete(JSContext *cx, unsigned argc, JS::Value *vp)
     return true;
 }
 
-bool storageList(JSContext *cx, unsigned argc, JS::Value *vp)
+/// The options of list() from their JSON form.
+StorageListOptions listOptionsFromJson(const QJsonObject &json)
 {
-    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
-    Private &d = *Private::current(cx);
-    JsObject *object = requireObject(cx, d, args.get(0));
-    if (!object)
-        return false;
-    const QJsonObject json = QJsonDocument::fromJson(toQString(cx, args.get(1)).toUtf8()).object();
     StorageListOptions options;
     const auto text = [&](const char *name) -> std::optional<QString> {
         const QJsonValue value = json.value(QLatin1String(name));
@@ -1626,6 +1766,18 @@ bool storageList(JSContext *cx, unsigned argc, JS::Value *vp)
     options.reverse = json.value(QLatin1String("reverse")).toBool();
     if (json.value(QLatin1String("limit")).isDouble())
         options.limit = qint64(json.value(QLatin1String("limit")).toDouble());
+    return options;
+}
+
+bool storageList(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    const QJsonObject json = QJsonDocument::fromJson(toQString(cx, args.get(1)).toUtf8()).object();
+    const StorageListOptions options = listOptionsFromJson(json);
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
@@ -1757,6 +1909,524 @@ QString handlerFrame(JSContext *cx, JS::HandleObject exports, const char *method
             .arg(JS_GetScriptBaseLineNumber(cx, script));
 }
 
+bool storageSync(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    HeldValue promise;
+    if (!returnPromise(cx, d, args, promise))
+        return false;
+    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert = undefinedResult;
+    d.simulation.spawn(storageTask<Done>(&d, promise, object->ctx().storage().sync(), convert));
+    return true;
+}
+
+// ---- storage.transaction() and transactionSync()
+
+/// Runs the bindings' wrapper of a transaction() callback with the transaction's number, which
+/// its txn methods pass to txnCheck() and txnRollback(). The wrapper keeps the callback's value
+/// and error, so only success or failure reaches the storage, which commits or rolls back.
+Task<Result<QJsonValue>> runTransactionCallback(Private *d, HeldValue callback, QString where,
+                                                StorageTransaction *txn)
+{
+    const quint64 id = ++d->lastTransaction;
+    d->transactions[id] = txn;
+    const Result<HeldValue> returned = d->callHeld(callback, double(id), where);
+    if (!returned) {
+        d->transactions.erase(id);
+        co_return returned.error();
+    }
+    const Private::Settled settled = co_await d->awaitHeld(*returned);
+    d->transactions.erase(id);
+    if (!settled.fulfilled)
+        co_return Error::error(QStringLiteral("The transaction callback failed."));
+    co_return QJsonValue();
+}
+
+Task<void> transactionTask(Private *d, HeldValue promise, StorageApi *storage, HeldValue callback,
+                           QString where)
+{
+    // Named, because GCC 12.2 destroys a capturing lambda temporary in a co_await twice.
+    const std::function<Task<Result<QJsonValue>>(StorageTransaction &)> body =
+            [d, callback, where](StorageTransaction &txn) {
+                return runTransactionCallback(d, callback, where, &txn);
+            };
+    const Result<QJsonValue> result = co_await storage->transaction(body);
+    if (!result) {
+        d->rejectLater(promise, result.error());
+        co_return;
+    }
+    d->resolveLater(promise, [](JS::MutableHandleValue value) {
+        value.setUndefined();
+        return true;
+    });
+}
+
+bool storageTransaction(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    const HeldValue callback = d.hold(args.get(1));
+    HeldValue promise;
+    if (!returnPromise(cx, d, args, promise))
+        return false;
+    d.simulation.spawn(transactionTask(&d, promise, &object->ctx().storage(), callback,
+                                       object->className() + QStringLiteral(".transaction")));
+    return true;
+}
+
+/// txnCheck(transaction, operation, rejectRolledBack): throws the platform's error for an
+/// operation on a transaction whose callback has finished, or that was rolled back.
+bool txnCheck(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    const QString operation = toQString(cx, args.get(1));
+    const auto found = d.transactions.find(args.get(0).isNumber() ? quint64(args.get(0).toNumber()) : 0);
+    if (found == d.transactions.end())
+        return throwError(cx, d, DurableObjectStorage::committedError(operation));
+    if (JS::ToBoolean(args.get(2)) && found->second->isRolledBack())
+        return throwError(cx, d, DurableObjectStorage::rolledBackError(operation));
+    args.rval().setUndefined();
+    return true;
+}
+
+bool txnRollback(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    const auto found = d.transactions.find(args.get(0).isNumber() ? quint64(args.get(0).toNumber()) : 0);
+    if (found != d.transactions.end())
+        found->second->rollback();
+    args.rval().setUndefined();
+    return true;
+}
+
+bool storageTransactionSync(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    JS::RootedValue callback(cx, args.get(1));
+    JS::RootedValue returned(cx);
+    JS::RootedValue exception(cx);
+    bool threw = false;
+    bool uncatchable = false;
+    const std::function<Result<QJsonValue>()> body = [&]() -> Result<QJsonValue> {
+        if (JS::Call(cx, JS::UndefinedHandleValue, callback, JS::HandleValueArray::empty(), &returned))
+            return QJsonValue();
+        threw = true;
+        // The watchdog's interrupt leaves no exception to rethrow.
+        uncatchable = !JS_GetPendingException(cx, &exception);
+        JS_ClearPendingException(cx);
+        return Error::error(QStringLiteral("The transactionSync() callback threw."));
+    };
+    const Result<QJsonValue> result = object->ctx().storage().transactionSync(body);
+    if (uncatchable)
+        return false;
+    if (threw) {
+        JS_SetPendingException(cx, exception);
+        return false;
+    }
+    if (!result)
+        return throwError(cx, d, result.error());
+    args.rval().set(returned);
+    return true;
+}
+
+// ---- storage.sql
+
+/// Converts a binding of sql.exec() to the storage's QVariant: null, a number (bound as a
+/// double, as workerd binds a JavaScript number), a string or bytes.
+bool sqlBinding(JSContext *cx, Private &d, JS::HandleValue value, int index, QVariant &converted)
+{
+    if (value.isNullOrUndefined()) {
+        converted = QVariant();
+    } else if (value.isNumber()) {
+        converted = value.toNumber();
+    } else if (value.isString()) {
+        converted = toQString(cx, value);
+    } else if (value.isObject() && JS_IsArrayBufferViewObject(&value.toObject())) {
+        converted = viewBytes(&value.toObject());
+    } else {
+        const char *type = value.isBoolean() ? "boolean" : value.isBigInt() ? "bigint" : value.isSymbol() ? "symbol" : "object";
+        return throwError(cx, d, Error::typeError(QStringLiteral("SQL binding %1 is a %2; expected null, a number, a string or an ArrayBuffer.")
+                                                          .arg(index).arg(QLatin1String(type))));
+    }
+    return true;
+}
+
+/// Converts a value that SQLite returned: null, a number (an INTEGER too), a string or an
+/// ArrayBuffer for a BLOB.
+bool sqlValue(JSContext *cx, const QVariant &value, JS::MutableHandleValue result)
+{
+    switch (value.typeId()) {
+    case QMetaType::UnknownType:
+    case QMetaType::Nullptr:
+        result.setNull();
+        return true;
+    case QMetaType::QString: {
+        JSString *string = newString(cx, value.toString());
+        if (!string)
+            return false;
+        result.setString(string);
+        return true;
+    }
+    case QMetaType::QByteArray: {
+        JS::RootedObject bytes(cx, newBytes(cx, value.toByteArray()));
+        return bytes && JS_GetProperty(cx, bytes, "buffer", result);
+    }
+    default:
+        // NOTE: an INTEGER above 2^53 loses precision here.
+        result.setNumber(value.toDouble());
+        return true;
+    }
+}
+
+/// sqlExec(object, query, bindings): runs the statements now and returns
+/// {columns, rows, rowsRead, rowsWritten}, each row an array of values.
+bool sqlExec(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    QVariantList bindings;
+    if (args.get(2).isObject()) {
+        JS::RootedObject list(cx, &args.get(2).toObject());
+        uint32_t length = 0;
+        if (!JS::GetArrayLength(cx, list, &length))
+            return false;
+        for (uint32_t i = 0; i < length; ++i) {
+            JS::RootedValue element(cx);
+            QVariant converted;
+            if (!JS_GetElement(cx, list, i, &element) || !sqlBinding(cx, d, element, int(i) + 1, converted))
+                return false;
+            bindings.append(converted);
+        }
+    }
+    const Result<SqlCursor> cursor = object->ctx().storage().exec(toQString(cx, args.get(1)), bindings);
+    if (!cursor)
+        return throwError(cx, d, cursor.error());
+    JS::RootedObject columns(cx, JS::NewArrayObject(cx, 0));
+    JS::RootedObject rows(cx, JS::NewArrayObject(cx, 0));
+    JS::RootedObject result(cx, JS_NewPlainObject(cx));
+    if (!columns || !rows || !result)
+        return false;
+    for (qsizetype i = 0; i < cursor->columnNames.size(); ++i) {
+        JS::RootedString name(cx, newString(cx, cursor->columnNames.at(i)));
+        if (!name || !JS_DefineElement(cx, columns, uint32_t(i), name, JSPROP_ENUMERATE))
+            return false;
+    }
+    uint32_t rowIndex = 0;
+    for (const QVariantList &row : cursor->rows) {
+        JS::RootedObject values(cx, JS::NewArrayObject(cx, 0));
+        if (!values)
+            return false;
+        for (qsizetype i = 0; i < row.size(); ++i) {
+            JS::RootedValue value(cx);
+            if (!sqlValue(cx, row.at(i), &value) || !JS_DefineElement(cx, values, uint32_t(i), value, JSPROP_ENUMERATE))
+                return false;
+        }
+        if (!JS_DefineElement(cx, rows, rowIndex++, values, JSPROP_ENUMERATE))
+            return false;
+    }
+    if (!JS_DefineProperty(cx, result, "columns", columns, JSPROP_ENUMERATE)
+        || !JS_DefineProperty(cx, result, "rows", rows, JSPROP_ENUMERATE)
+        || !JS_DefineProperty(cx, result, "rowsRead", double(cursor->rowsRead), JSPROP_ENUMERATE)
+        || !JS_DefineProperty(cx, result, "rowsWritten", double(cursor->rowsWritten), JSPROP_ENUMERATE))
+        return false;
+    args.rval().setObject(*result);
+    return true;
+}
+
+bool sqlDatabaseSize(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    args.rval().setNumber(double(object->ctx().storage().databaseSize()));
+    return true;
+}
+
+// ---- storage.kv
+
+bool kvSyncGet(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    const Result<std::optional<QByteArray>> value = object->ctx().storage().kvGet(toQString(cx, args.get(1)));
+    if (!value)
+        return throwError(cx, d, value.error());
+    return decodeStored(cx, *value, args.rval());
+}
+
+bool kvSyncPut(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    const Status stored = object->ctx().storage().kvPut(toQString(cx, args.get(1)), toQString(cx, args.get(2)).toUtf8());
+    if (!stored)
+        return throwError(cx, d, stored.error());
+    args.rval().setUndefined();
+    return true;
+}
+
+bool kvSyncDelete(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    const Result<bool> deleted = object->ctx().storage().kvDelete(toQString(cx, args.get(1)));
+    if (!deleted)
+        return throwError(cx, d, deleted.error());
+    args.rval().setBoolean(*deleted);
+    return true;
+}
+
+/// kvSyncList(object, options as JSON): the entries as an array of [key, value] pairs.
+bool kvSyncList(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    const QJsonObject json = QJsonDocument::fromJson(toQString(cx, args.get(1)).toUtf8()).object();
+    const Result<StorageEntries> entries = object->ctx().storage().kvList(listOptionsFromJson(json));
+    if (!entries)
+        return throwError(cx, d, entries.error());
+    JS::RootedObject list(cx, JS::NewArrayObject(cx, 0));
+    if (!list)
+        return false;
+    uint32_t index = 0;
+    for (const auto &[key, value] : *entries) {
+        JS::RootedObject pair(cx, JS::NewArrayObject(cx, 0));
+        JS::RootedString name(cx, newString(cx, key));
+        JS::RootedValue decoded(cx);
+        if (!pair || !name || !decodeStored(cx, value, &decoded)
+            || !JS_DefineElement(cx, pair, 0, name, JSPROP_ENUMERATE)
+            || !JS_DefineElement(cx, pair, 1, decoded, JSPROP_ENUMERATE)
+            || !JS_DefineElement(cx, list, index++, pair, JSPROP_ENUMERATE))
+            return false;
+    }
+    args.rval().setObject(*list);
+    return true;
+}
+
+// ---- ctx
+
+/// Runs the bindings' wrapper of a blockConcurrencyWhile() callback and awaits it. A rejection
+/// becomes the error that resets the object.
+Task<Status> runBlockingCallback(Private *d, HeldValue callback, QString where)
+{
+    const Result<HeldValue> returned = d->callHeld(callback, std::nullopt, where);
+    if (!returned)
+        co_return returned.error();
+    const Private::Settled settled = co_await d->awaitHeld(*returned);
+    if (settled.fulfilled)
+        co_return Done {};
+    RealmScope scope(d->runtime.realm());
+    JS::RootedValue reason(d->context(), settled.value->get());
+    co_return d->errorFromValue(reason, where);
+}
+
+bool ctxBlockConcurrencyWhile(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    Private *script = &d;
+    const HeldValue callback = d.hold(args.get(1));
+    const QString where = object->className() + QStringLiteral(".blockConcurrencyWhile");
+    HeldValue promise;
+    if (!returnPromise(cx, d, args, promise))
+        return false;
+    const std::function<Task<Status>()> body = [script, callback, where] {
+        return runBlockingCallback(script, callback, where);
+    };
+    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert = undefinedResult;
+    d.simulation.spawn(storageTask<Done>(&d, promise, object->ctx().blockConcurrencyWhile(body), convert));
+    return true;
+}
+
+/// The server end of a socket that this object accepted, or null with an exception pending.
+std::shared_ptr<ServerWebSocket> acceptedSocket(JSContext *cx, Private &d, JS::HandleValue handle, const char *method)
+{
+    Private::SocketEnd *end = socketEnd(d, handle);
+    if (!end || !end->socket) {
+        throwError(cx, d, Error::typeError(QStringLiteral("Failed to execute '%1' on 'DurableObjectState': the WebSocket has not been accepted.").arg(QLatin1String(method))));
+        return nullptr;
+    }
+    return end->socket;
+}
+
+bool ctxGetTags(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    const std::shared_ptr<ServerWebSocket> socket = acceptedSocket(cx, d, args.get(1), "getTags");
+    if (!socket)
+        return false;
+    JS::RootedObject list(cx, JS::NewArrayObject(cx, 0));
+    if (!list)
+        return false;
+    uint32_t index = 0;
+    for (const QString &tag : object->ctx().getTags(*socket)) {
+        JS::RootedString text(cx, newString(cx, tag));
+        if (!text || !JS_DefineElement(cx, list, index++, text, JSPROP_ENUMERATE))
+            return false;
+    }
+    args.rval().setObject(*list);
+    return true;
+}
+
+bool ctxSetAutoResponse(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    std::optional<std::pair<QString, QString>> pair;
+    if (args.get(1).isString())
+        pair.emplace(toQString(cx, args.get(1)), toQString(cx, args.get(2)));
+    if (const Status set = object->ctx().setWebSocketAutoResponse(pair); !set)
+        return throwError(cx, d, set.error());
+    args.rval().setUndefined();
+    return true;
+}
+
+bool ctxGetAutoResponse(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    const std::optional<std::pair<QString, QString>> pair = object->ctx().getWebSocketAutoResponse();
+    if (!pair) {
+        args.rval().setNull();
+        return true;
+    }
+    JS::RootedObject list(cx, JS::NewArrayObject(cx, 0));
+    JS::RootedString request(cx, newString(cx, pair->first));
+    JS::RootedString response(cx, newString(cx, pair->second));
+    if (!list || !request || !response || !JS_DefineElement(cx, list, 0, request, JSPROP_ENUMERATE)
+        || !JS_DefineElement(cx, list, 1, response, JSPROP_ENUMERATE))
+        return false;
+    args.rval().setObject(*list);
+    return true;
+}
+
+bool ctxGetAutoResponseTimestamp(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    const std::shared_ptr<ServerWebSocket> socket = acceptedSocket(cx, d, args.get(1), "getWebSocketAutoResponseTimestamp");
+    if (!socket)
+        return false;
+    const std::optional<qint64> time = object->ctx().getWebSocketAutoResponseTimestamp(*socket);
+    if (time)
+        args.rval().setNumber(double(*time));
+    else
+        args.rval().setNull();
+    return true;
+}
+
+bool ctxSetEventTimeout(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    std::optional<qint64> timeout;
+    if (args.get(1).isNumber())
+        timeout = qint64(args.get(1).toNumber());
+    if (const Status set = object->ctx().setHibernatableWebSocketEventTimeout(timeout); !set)
+        return throwError(cx, d, set.error());
+    args.rval().setUndefined();
+    return true;
+}
+
+bool ctxGetEventTimeout(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    JsObject *object = requireObject(cx, d, args.get(0));
+    if (!object)
+        return false;
+    const std::optional<qint64> timeout = object->ctx().hibernatableWebSocketEventTimeout();
+    if (timeout)
+        args.rval().setNumber(double(*timeout));
+    else
+        args.rval().setNull();
+    return true;
+}
+
+// ---- WebSocket attachments
+
+/// wsSetAttachment(handle, encoded value or undefined).
+bool wsSetAttachment(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    Private::SocketEnd *end = socketEnd(d, args.get(0));
+    if (!end || !end->socket || !end->socket->object)
+        return throwError(cx, d, Error::typeError(QStringLiteral("Failed to execute 'serializeAttachment' on 'WebSocket': The WebSocket has not been accepted.")));
+    auto *owner = dynamic_cast<JsObject *>(end->socket->object->behaviour());
+    if (!owner)
+        return throwError(cx, d, Error::error(QStringLiteral("The object that accepted this WebSocket is not in memory.")));
+    std::optional<QByteArray> value;
+    if (!args.get(1).isUndefined())
+        value = toQString(cx, args.get(1)).toUtf8();
+    if (const Status stored = owner->ctx().serializeAttachment(*end->socket, value); !stored)
+        return throwError(cx, d, stored.error());
+    args.rval().setUndefined();
+    return true;
+}
+
+/// wsGetAttachment(handle): the decoded attachment, or null when there is none.
+bool wsGetAttachment(JSContext *cx, unsigned argc, JS::Value *vp)
+{
+    JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+    Private &d = *Private::current(cx);
+    Private::SocketEnd *end = socketEnd(d, args.get(0));
+    if (!end || !end->socket || !end->socket->attachment) {
+        args.rval().setNull();
+        return true;
+    }
+    return decodeStored(cx, end->socket->attachment, args.rval());
+}
+
 } // namespace
 
 
@@ -1819,6 +2489,26 @@ Result<std::unique_ptr<JsWorkerScript>> JsWorkerScript::load(Simulation &simulat
             JS_FN("storageGetAlarm", storageGetAlarm, 1, 0),
             JS_FN("storageSetAlarm", storageSetAlarm, 2, 0),
             JS_FN("storageDeleteAlarm", storageDeleteAlarm, 1, 0),
+            JS_FN("storageSync", storageSync, 1, 0),
+            JS_FN("storageTransaction", storageTransaction, 2, 0),
+            JS_FN("storageTransactionSync", storageTransactionSync, 2, 0),
+            JS_FN("txnCheck", txnCheck, 3, 0),
+            JS_FN("txnRollback", txnRollback, 1, 0),
+            JS_FN("sqlExec", sqlExec, 3, 0),
+            JS_FN("sqlDatabaseSize", sqlDatabaseSize, 1, 0),
+            JS_FN("kvSyncGet", kvSyncGet, 2, 0),
+            JS_FN("kvSyncPut", kvSyncPut, 3, 0),
+            JS_FN("kvSyncDelete", kvSyncDelete, 2, 0),
+            JS_FN("kvSyncList", kvSyncList, 2, 0),
+            JS_FN("ctxBlockConcurrencyWhile", ctxBlockConcurrencyWhile, 2, 0),
+            JS_FN("ctxGetTags", ctxGetTags, 2, 0),
+            JS_FN("ctxSetAutoResponse", ctxSetAutoResponse, 3, 0),
+            JS_FN("ctxGetAutoResponse", ctxGetAutoResponse, 1, 0),
+            JS_FN("ctxGetAutoResponseTimestamp", ctxGetAutoResponseTimestamp, 2, 0),
+            JS_FN("ctxSetEventTimeout", ctxSetEventTimeout, 2, 0),
+            JS_FN("ctxGetEventTimeout", ctxGetEventTimeout, 1, 0),
+            JS_FN("wsSetAttachment", wsSetAttachment, 2, 0),
+            JS_FN("wsGetAttachment", wsGetAttachment, 1, 0),
             JS_FS_END,
         };
         if (!natives || !JS_DefineFunctions(cx, natives, functions))
@@ -1907,22 +2597,39 @@ Task<HttpResponse> JsWorkerScript::fetch(LocationId location, HttpRequest reques
         script.currentUpgradeClient = request.upgradeClient;
         JS::RootedObject exports(cx, script.exports);
         JS::RootedValue defaultExport(cx);
+        JS::RootedObject context(cx, JS_NewPlainObject(cx));
+        JS::RootedObject thisObject(cx);
         JS::RootedValue handler(cx);
-        if (!JS_GetProperty(cx, exports, "default", &defaultExport) || !defaultExport.isObject()
-            || !JS_GetProperty(cx, JS::RootedObject(cx, &defaultExport.toObject()), "fetch", &handler)
-            || !handler.isObject()) {
+        JS::RootedValue value(cx);
+        bool called = JS_GetProperty(cx, exports, "default", &defaultExport);
+        // A class default export, such as one extending WorkerEntrypoint, gets an instance per
+        // request, constructed with ctx and env, whose fetch(request) handles it.
+        const bool entrypoint = called && defaultExport.isObject() && JS::IsConstructor(&defaultExport.toObject());
+        if (entrypoint) {
+            JS::RootedValueArray<2> constructorArguments(cx);
+            constructorArguments[0].setObject(*context);
+            constructorArguments[1].setObject(*script.env);
+            called = JS::Construct(cx, defaultExport, constructorArguments, &thisObject);
+        } else if (called && defaultExport.isObject()) {
+            thisObject = &defaultExport.toObject();
+        }
+        if (called && thisObject && (!JS_GetProperty(cx, thisObject, "fetch", &handler) || !handler.isObject())) {
             JS_ClearPendingException(cx);
             co_return HttpResponse::text(500, "Error: the Worker has no default export with a fetch handler.\n");
         }
-        JS::RootedObject requestObject(cx, script.toRequest(request));
-        JS::RootedObject context(cx, JS_NewPlainObject(cx));
-        JS::RootedValueArray<3> arguments(cx);
-        arguments[0].setObject(*requestObject);
-        arguments[1].setObject(*script.env);
-        arguments[2].setObject(*context);
-        JS::RootedValue value(cx);
-        JS::RootedObject thisObject(cx, &defaultExport.toObject());
-        const bool called = JS::Call(cx, thisObject, handler, arguments, &value);
+        if (called && !thisObject) {
+            co_return HttpResponse::text(500, "Error: the Worker has no default export with a fetch handler.\n");
+        }
+        if (called) {
+            JS::RootedObject requestObject(cx, script.toRequest(request));
+            JS::RootedValueArray<3> arguments(cx);
+            arguments[0].setObject(*requestObject);
+            arguments[1].setObject(*script.env);
+            arguments[2].setObject(*context);
+            const JS::HandleValueArray passed = entrypoint ? JS::HandleValueArray::subarray(arguments, 0, 1)
+                                                           : JS::HandleValueArray(arguments);
+            called = JS::Call(cx, thisObject, handler, passed, &value);
+        }
         script.currentUpgradeClient = nullptr;
         if (!called) {
             const ScriptError error = Engine::current().takeException();
