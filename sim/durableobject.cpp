@@ -100,7 +100,8 @@ struct DurableObject::Event
     int code = 0;
     QString reason;
     bool wasClean = false;
-    quint64 instance = 0; ///< the instance it was delivered to
+    /// The instance it was delivered to, or that its constructor holds it back for.
+    quint64 instance = 0;
     std::shared_ptr<Completion<Result<HttpResponse>>> response;
     std::shared_ptr<Completion<Result<QJsonValue>>> result;
 
@@ -341,10 +342,12 @@ bool DurableObject::evict()
     return true;
 }
 
-bool DurableObject::ensureInstance(bool fromCaller, const std::optional<QString> &idName)
+bool DurableObject::ensureInstance(Event &creator)
 {
     if (m_instance)
         return true;
+    const bool fromCaller = creator.kind == EventKind::Request || creator.kind == EventKind::Call;
+    const std::optional<QString> &idName = creator.idName;
     if (m_name.isEmpty() && idName && !idName->isEmpty()) {
         m_name = *idName;
         m_actor = actorName();
@@ -363,6 +366,8 @@ bool DurableObject::ensureInstance(bool fromCaller, const std::optional<QString>
     setState(ObjectState::Active, m_constructorRuns == 1 ? QStringLiteral("constructor")
                                                          : QStringLiteral("constructor again"));
     record(TraceKind::ObjectCreated, m_id.toString(), qint64(instance->number));
+    creator.instance = instance->number;
+    bindConnection(creator, *instance);
     instance->behaviour = m_namespace.objectClass().factory(*instance->context);
     // The constructor may have reset the object (a failing blockConcurrencyWhile runs later,
     // but ctx.abort() runs now).
@@ -373,7 +378,8 @@ void DurableObject::failEvents(const Error &error, quint64 instance)
 {
     std::deque<std::shared_ptr<Event>> keep;
     for (auto &event : m_queue) {
-        const bool bound = event->connection && event->connection->instance == instance;
+        const bool bound = (event->connection && event->connection->instance == instance)
+                || event->instance == instance;
         if (bound) {
             m_queuedBytes -= event->bytes;
             event->fail(error);
@@ -506,25 +512,16 @@ void DurableObject::pump()
             event->fail(overloaded(doerrors::overloadedWait()));
             continue;
         }
-        const bool fromCaller = event->kind == EventKind::Request || event->kind == EventKind::Call;
-        if (!ensureInstance(fromCaller, event->idName))
+        // A constructor that resets the object fails this event with the reset (ensureInstance()
+        // binds the event to the new instance), so the loop does not construct again for it.
+        if (!ensureInstance(*event))
             continue;
         if (!inputGateOpen())
             break; // the constructor called blockConcurrencyWhile()
         m_queue.pop_front();
         m_queuedBytes -= event->bytes;
         const std::shared_ptr<Instance> instance = m_instance;
-        if (event->connection) {
-            if (event->connection->instance != instance->number) {
-                event->connection->instance = instance->number;
-                // Every Worker request brings a new stub, so drop the connections of stubs that
-                // are gone. A reset has nothing to break in them, and the list would otherwise
-                // grow with each request.
-                std::erase_if(instance->connections,
-                              [](const auto &weak) { return weak.expired(); });
-                instance->connections.push_back(event->connection);
-            }
-        }
+        bindConnection(*event, *instance);
         event->instance = instance->number;
         std::erase_if(instance->delivered, [](const auto &weak) { return weak.expired(); });
         instance->delivered.push_back(event);
@@ -536,6 +533,17 @@ void DurableObject::pump()
             simulation().spawn(runEvent(instance, std::move(event)));
     }
     m_pumping = false;
+}
+
+void DurableObject::bindConnection(const Event &event, Instance &instance)
+{
+    if (!event.connection || event.connection->instance == instance.number)
+        return;
+    event.connection->instance = instance.number;
+    // Every Worker request brings a new stub, so drop the connections of stubs that are gone. A
+    // reset has nothing to break in them, and the list would otherwise grow with each request.
+    std::erase_if(instance.connections, [](const auto &weak) { return weak.expired(); });
+    instance.connections.push_back(event.connection);
 }
 
 Task<void> DurableObject::runEvent(std::shared_ptr<Instance> instance, std::shared_ptr<Event> event)

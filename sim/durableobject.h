@@ -401,10 +401,14 @@ private:
     std::optional<Error> admit(qint64 bytes);
     void enqueue(std::shared_ptr<Event> event);
     void pump();
+    /// Ties the stub that sent `event` to `instance`, so that a reset of the instance breaks it.
+    void bindConnection(const Event &event, Instance &instance);
     Task<void> runEvent(std::shared_ptr<Instance> instance, std::shared_ptr<Event> event);
     Task<void> runAlarm(std::shared_ptr<Instance> instance, std::shared_ptr<Event> event);
     void finishEvent(Instance &instance);
-    bool ensureInstance(bool fromCaller, const std::optional<QString> &idName);
+    /// Constructs an instance if none is in memory, for `creator`, which then belongs to it:
+    /// a constructor that resets the object fails the event and breaks its stub.
+    bool ensureInstance(Event &creator);
     void lockInput() { ++m_inputLocks; }
     void unlockInput();
 

@@ -133,6 +133,7 @@ private Q_SLOTS:
     void storedValuesStayReadable();
     void blockConcurrencyWhileInConstructor();
     void blockConcurrencyWhileFailureResets();
+    void blockConcurrencyWhileFailsConstructor();
     void webSocketTagsAndAttachments();
     void webSocketAutoResponse();
     void webSocketStandardApi();
@@ -492,6 +493,25 @@ void JsStorageTest::blockConcurrencyWhileFailureResets()
     DurableObject *object = run.world->roomObject(QStringLiteral("r"));
     QVERIFY(object);
     QCOMPARE(object->constructorRuns(), quint64(2));
+}
+
+void JsStorageTest::blockConcurrencyWhileFailsConstructor()
+{
+    // A constructor whose callback throws resets the new instance; the request that created it
+    // fails with the callback's error, and the next request (a new stub) constructs again.
+    ModuleWorld run(roomModule(
+            "  hello() { return 'hello'; },\n",
+            "    ctx.blockConcurrencyWhile(async () => { throw new Error('cannot load'); });\n"));
+    for (int request = 1; request <= 2; ++request) {
+        const HttpResponse failed = run.get(QStringLiteral("hello"));
+        QCOMPARE(failed.status, 500);
+        QCOMPARE(failed.body, QByteArray("Error: cannot load\n"));
+        DurableObject *object = run.world->roomObject(QStringLiteral("r"));
+        QVERIFY(object);
+        QCOMPARE(object->constructorRuns(), quint64(request));
+    }
+    QCOMPARE(run.errors().size(), 2);
+    QCOMPARE(run.errors().constFirst(), QStringLiteral("Room.blockConcurrencyWhile | Error: cannot load"));
 }
 
 void JsStorageTest::webSocketTagsAndAttachments()
