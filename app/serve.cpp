@@ -291,7 +291,7 @@ int runServe(const QStringList &arguments)
     const int status = QCoreApplication::exec();
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
-    printLine(QStringLiteral("Served %1 requests and upgrades, refused %2; virtual time %3")
+    printLine(QStringLiteral("Requests and upgrades served: %1, refused: %2; virtual time %3")
                       .arg(gateway.requestsServed())
                       .arg(gateway.refusals())
                       .arg(formatInstant(controller.world()->simulation().now())));

@@ -697,6 +697,7 @@ Result<Scenario> Scenario::forWorkerModule(const QString &modulePath, const QStr
     scenario.locations.push_back({ QStringLiteral("local") });
     if (!kvBinding.isEmpty())
         scenario.kvBinding = kvBinding;
+    scenario.workerRoomsByDefault = objectsBinding.isEmpty();
     if (!objectsBinding.isEmpty()) {
         const qsizetype equals = objectsBinding.indexOf(QLatin1Char('='));
         if (equals <= 0 || equals == objectsBinding.size() - 1)

@@ -119,6 +119,9 @@ struct Scenario
     /// binding (`roomsBinding`). A Worker's configuration may declare neither.
     bool workerBindsKv = true;
     bool workerBindsRooms = true;
+    /// The rooms' binding is the default one, not named by a flag or a configuration, so a
+    /// module that does not export its class runs without a Durable Object binding.
+    bool workerRoomsByDefault = false;
     /// More binding names for the rooms' class, as when a configuration binds one class twice.
     QStringList extraRoomsBindings;
     /// How long one call into the Worker's JavaScript may run in wall time before the

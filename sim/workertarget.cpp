@@ -53,13 +53,13 @@ Result<QString> entryModule(const WranglerConfig &config, const QString &moduleO
     if (config.main.isEmpty())
         return Error::error(QStringLiteral("%1: \"main\" is missing, so the Worker has no entry "
                                            "module. Add \"main\": \"src/index.js\" to the file, "
-                                           "or give the module path: roomscope serve "
+                                           "or give the module path: roomscope run (or serve) "
                                            "path/to/worker.js --config %2")
                                     .arg(config.path, configName));
     const QString path = QFileInfo(config.path).dir().filePath(config.main);
     if (!QFileInfo(path).isFile())
         return Error::error(QStringLiteral("%1: \"main\" points to %2, which does not exist. Give "
-                                           "the module path instead: roomscope serve "
+                                           "the module path instead: roomscope run (or serve) "
                                            "path/to/worker.js --config %3")
                                     .arg(config.path, config.main, configName));
     return QDir::cleanPath(path);

@@ -250,11 +250,23 @@ Status World::loadScript(DurableObjectClass &roomClass)
     if (!script)
         return Error::error(QStringLiteral("%1: %2").arg(modulePath, script.error().message));
     m_script = script->get();
-    if (m_scenario.workerBindsRooms && !m_script->exportsClass(m_scenario.roomClassName))
-        return Error::error(QStringLiteral("%1 exports no class %2, which the %3 binding names. "
-                                           "Export the Durable Object class, or name the class "
-                                           "the module exports.")
-                                    .arg(modulePath, m_scenario.roomClassName, m_scenario.roomsBinding));
+    if (m_scenario.workerBindsRooms && !m_script->exportsClass(m_scenario.roomClassName)) {
+        const QStringList classes = m_script->exportedClasses();
+        if (m_scenario.workerRoomsByDefault && classes.isEmpty()) {
+            // A Worker without Durable Objects: nothing names a class, and the module has none.
+            m_scenario.workerBindsRooms = false;
+        } else {
+            const QString exported = classes.isEmpty()
+                    ? QStringLiteral("it exports no class")
+                    : QStringLiteral("it exports %1; to bind one, give --do %2=%3")
+                              .arg(classes.join(QStringLiteral(", ")), m_scenario.roomsBinding,
+                                   classes.constFirst());
+            return Error::error(QStringLiteral("%1 exports no class %2, which the %3 binding "
+                                               "names: %4.")
+                                        .arg(modulePath, m_scenario.roomClassName,
+                                             m_scenario.roomsBinding, exported));
+        }
+    }
     roomClass.factory = m_script->objectFactory(m_scenario.roomClassName);
     m_script->setConsoleSink([this](const QString &level, const QString &text) {
         TraceEvent event;

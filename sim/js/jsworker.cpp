@@ -193,7 +193,9 @@ void JsWorkerScript::Private::recordError(const QString &where, const ScriptErro
                              error.column, actor.isEmpty() ? callerActor() : actor };
     // An error that the runtime's own code raised, such as a binding's argument check, is
     // reported at the user's line that called it: the first frame outside roomscope: files.
-    if (recorded.fileName.startsWith(QLatin1String("roomscope:"))) {
+    // An error that the host raised, such as a handler's result of the wrong type, has no
+    // position of its own and takes its stack's first frame.
+    if (recorded.fileName.isEmpty() || recorded.fileName.startsWith(QLatin1String("roomscope:"))) {
         for (const QString &frame : error.stack.split(QLatin1Char('\n'), Qt::SkipEmptyParts)) {
             const qsizetype at = frame.indexOf(QLatin1Char('@'));
             const QString location = frame.mid(at + 1);
@@ -2537,6 +2539,33 @@ bool JsWorkerScript::exportsClass(const QString &name) const
     JS::RootedValue value(cx);
     return JS_GetProperty(cx, exports, name.toUtf8().constData(), &value) && value.isObject()
         && JS::IsConstructor(&value.toObject());
+}
+
+QStringList JsWorkerScript::exportedClasses() const
+{
+    JSContext *cx = d->context();
+    RealmScope scope(d->runtime.realm());
+    JS::RootedObject exports(cx, d->exports);
+    JS::Rooted<JS::IdVector> ids(cx, JS::IdVector(cx));
+    QStringList names;
+    if (!JS_Enumerate(cx, exports, &ids)) {
+        JS_ClearPendingException(cx);
+        return names;
+    }
+    for (size_t i = 0; i < ids.length(); ++i) {
+        JS::RootedValue key(cx);
+        JS::RootedValue value(cx);
+        if (!ids[i].isString() || !JS_IdToValue(cx, ids[i], &key)
+            || !JS_GetPropertyById(cx, exports, ids[i], &value)) {
+            JS_ClearPendingException(cx);
+            continue;
+        }
+        const QString name = toQString(cx, key);
+        if (name != QLatin1String("default") && value.isObject() && JS::IsConstructor(&value.toObject()))
+            names << name;
+    }
+    names.sort();
+    return names;
 }
 
 BehaviourFactory JsWorkerScript::objectFactory(const QString &className)

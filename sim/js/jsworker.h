@@ -69,6 +69,8 @@ public:
 
     /// True when the module exports a class of this name.
     bool exportsClass(const QString &name) const;
+    /// The names of the module's exports that are classes (constructors), sorted.
+    QStringList exportedClasses() const;
     /// The constructor of instances of the exported class `name`, for a Durable Object class.
     BehaviourFactory objectFactory(const QString &className);
     /// Builds `env` from the bindings; call once, after the namespaces exist.

@@ -343,7 +343,7 @@ void ServeTest::servesRealClients()
     QCOMPARE(member.socket.closeReason(), QStringLiteral("The gateway stopped."));
     const QString printed = QString::fromUtf8(serve.standardError);
     QVERIFY2(printed.contains(QLatin1String(" Stopping on a signal\n")), qPrintable(printed));
-    QVERIFY2(QRegularExpression(QStringLiteral(" Served 3 requests and upgrades, refused 1; virtual "
+    QVERIFY2(QRegularExpression(QStringLiteral(" Requests and upgrades served: 3, refused: 1; virtual "
                                                "time 2026-01-01T00:00:\\d\\d\\.\\d{3}Z\n"))
                      .match(printed)
                      .hasMatch(),
@@ -361,7 +361,7 @@ void ServeTest::exitAfterStops()
     QCOMPARE(serve.waitForExit(), 0);
     const QString printed = QString::fromUtf8(serve.standardError);
     QVERIFY2(printed.contains(QLatin1String(" Stopping after 1 s (--exit-after)\n")), qPrintable(printed));
-    QVERIFY2(printed.contains(QLatin1String(" Served 0 requests and upgrades, refused 0; virtual time ")),
+    QVERIFY2(printed.contains(QLatin1String(" Requests and upgrades served: 0, refused: 0; virtual time ")),
              qPrintable(printed));
 
     // Nothing listens on the port any more.

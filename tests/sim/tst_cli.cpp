@@ -283,7 +283,7 @@ void TestCli::configMissingMainExitsTwo()
     QCOMPARE(result.standardOutput, QByteArray());
     QCOMPARE(QString::fromUtf8(result.standardError),
              QStringLiteral("roomscope run: %1: \"main\" points to src/index.ts, which does not "
-                            "exist. Give the module path instead: roomscope serve "
+                            "exist. Give the module path instead: roomscope run (or serve) "
                             "path/to/worker.js --config wrangler.jsonc\n").arg(config));
 }
 

@@ -123,7 +123,7 @@ void JsWorkerTest::defectsReportPlatformErrors_data()
             << 500
             << QByteArray("TypeError: Incorrect type for Promise: the Promise did not resolve to 'Response'.\n")
             << "/"
-            << QStringList { "fetch | TypeError: Incorrect type for Promise: the Promise did not resolve to 'Response'." };
+            << QStringList { "fetch | TypeError: Incorrect type for Promise: the Promise did not resolve to 'Response'. (worker.mjs:2:0)" };
     QTest::newRow("put without value")
             << header + "export default { async fetch(request, env) {\n"
                         "  return env.ROOMS.getByName('a').fetch(request);\n"
@@ -176,16 +176,38 @@ void JsWorkerTest::moduleWithoutClassIsRejected()
 {
     QTemporaryDir folder;
     const QString path = folder.filePath(QStringLiteral("worker.mjs"));
+    const auto create = [&](const QString &objectsBinding) {
+        Result<Scenario> scenario =
+                Scenario::forWorkerModule(path, QStringLiteral("KV"), objectsBinding, true);
+        if (!scenario)
+            qFatal("%s", qPrintable(scenario.error().message));
+        return World::create(*scenario);
+    };
+
+    // --do names a class that the module does not have.
     QVERIFY(writeFile(path, "export default { fetch() { return new Response('x'); } };\n"));
-    Result<Scenario> scenario =
-            Scenario::forWorkerModule(path, QStringLiteral("KV"), QStringLiteral("ROOMS=Room"), true);
-    QVERIFY(scenario.ok());
-    const Result<std::unique_ptr<World>> world = World::create(*scenario);
+    Result<std::unique_ptr<World>> world = create(QStringLiteral("ROOMS=Room"));
     QVERIFY(!world.ok());
     QCOMPARE(world.error().message,
-             QStringLiteral("%1 exports no class Room, which the ROOMS binding names. Export the "
-                            "Durable Object class, or name the class the module exports.")
-                     .arg(path));
+             QStringLiteral("%1 exports no class Room, which the ROOMS binding names: it exports "
+                            "no class.").arg(path));
+
+    // Without --do, a module without classes runs as a Worker without Durable Objects.
+    world = create(QString());
+    QVERIFY2(world.ok(), qPrintable(world ? QString() : world.error().message));
+    QCOMPARE(get(**world, QStringLiteral("/")).body, QByteArray("x"));
+
+    // A module with other classes names them and the flag that binds one.
+    QVERIFY(writeFile(path, "import { DurableObject } from 'cloudflare:workers';\n"
+                            "export class Lobby extends DurableObject {}\n"
+                            "export class Arena extends DurableObject {}\n"
+                            "export const version = 1;\n"
+                            "export default { fetch() { return new Response('x'); } };\n"));
+    world = create(QString());
+    QVERIFY(!world.ok());
+    QCOMPARE(world.error().message,
+             QStringLiteral("%1 exports no class Room, which the ROOMS binding names: it exports "
+                            "Arena, Lobby; to bind one, give --do ROOMS=Arena.").arg(path));
 }
 
 void JsWorkerTest::storageAndAlarm()

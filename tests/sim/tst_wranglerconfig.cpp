@@ -496,7 +496,7 @@ void WranglerConfigTest::missingMainRejected()
     QVERIFY(!scenario.ok());
     QCOMPARE(scenario.error().message,
              config + QStringLiteral(": \"main\" points to src/index.ts, which does not exist. "
-                                     "Give the module path instead: roomscope serve "
+                                     "Give the module path instead: roomscope run (or serve) "
                                      "path/to/worker.js --config wrangler.jsonc"));
 }
 
@@ -510,7 +510,7 @@ void WranglerConfigTest::absentMainRejected()
     QCOMPARE(scenario.error().message,
              config + QStringLiteral(": \"main\" is missing, so the Worker has no entry module. "
                                      "Add \"main\": \"src/index.js\" to the file, or give the "
-                                     "module path: roomscope serve path/to/worker.js --config "
+                                     "module path: roomscope run (or serve) path/to/worker.js --config "
                                      "wrangler.toml"));
 }
 
