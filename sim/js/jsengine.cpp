@@ -150,6 +150,14 @@ Engine::~Engine()
     JS_DestroyContext(m_context);
 }
 
+void Engine::discardJobs(JSObject *global)
+{
+    JS::Realm *realm = JS::GetObjectRealmOrNull(global);
+    std::erase_if(m_jobs, [realm](const Job &job) {
+        return JS::GetObjectRealmOrNull(job.function) == realm;
+    });
+}
+
 int Engine::runJobs()
 {
     int ran = 0;

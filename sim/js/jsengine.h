@@ -73,6 +73,8 @@ public:
     /// through `onUncaught` (set by the caller) and does not stop the others.
     int runJobs();
     bool hasPendingJobs() const { return !m_jobs.empty(); }
+    /// Drops the pending jobs of the realm whose global is `global`, before that realm goes away.
+    void discardJobs(JSObject *global);
     std::function<void(const ScriptError &)> onUncaught;
 
     /// Stops any script that runs longer than `limit` of wall time with an uncatchable

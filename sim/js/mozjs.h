@@ -12,6 +12,7 @@
 #include <js/CallAndConstruct.h>
 #include <js/CharacterEncoding.h>
 #include <js/CompilationAndEvaluation.h>
+#include <js/ContextOptions.h>
 #include <js/Conversions.h>
 #include <js/Date.h>
 #include <js/ErrorReport.h>

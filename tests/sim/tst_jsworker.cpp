@@ -71,6 +71,7 @@ private Q_SLOTS:
     void watchdogStopsLoop();
     void scenarioWithJavaScriptRoom();
     void javaScriptRoomMatchesBuiltInTrace();
+    void worldsReplacedOneAfterAnother();
 };
 
 void JsWorkerTest::bundledWorkerRoutes()
@@ -368,6 +369,25 @@ void JsWorkerTest::javaScriptRoomMatchesBuiltInTrace()
     QCOMPARE(javaScript.size(), builtIn.size());
     for (qsizetype i = 0; i < builtIn.size(); ++i)
         QCOMPARE(javaScript.at(i), builtIn.at(i));
+}
+
+/// Worlds replaced one after another on one thread, as a reload in the GUI replaces them: each
+/// new realm must run while the engine collects the realms of the worlds before it.
+void JsWorkerTest::worldsReplacedOneAfterAnother()
+{
+    const QString module = sourcePath(QStringLiteral("resources/workers/kv-room/worker.mjs"));
+    for (int world = 0; world < 10; ++world) {
+        const std::unique_ptr<World> served = serveModule(module);
+        int ok = 0;
+        for (int request = 0; request < 4000; ++request) {
+            const QString target = request % 2 == 0
+                    ? QStringLiteral("/put?roomId=r%1&key=k&value=v%2").arg(request % 16).arg(request)
+                    : QStringLiteral("/get?roomId=r%1&key=k").arg(request % 16);
+            if (get(*served, target).status == 200)
+                ++ok;
+        }
+        QCOMPARE(ok, 4000);
+    }
 }
 
 QTEST_GUILESS_MAIN(JsWorkerTest)
