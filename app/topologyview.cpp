@@ -199,11 +199,19 @@ void TopologyView::paintSummary(QPainter &painter, const World &world) const
     painter.drawText(QPointF(kMargin, kMargin + fontMetrics().ascent()),
         tr("Scenario %1").arg(world.scenario().name));
     painter.setFont(font());
-    const QString requests = tr("Requests %1 (%2 failed) · broadcasts %3 · messages delivered %4")
-                                 .arg(metrics.requests)
-                                 .arg(metrics.requestsFailed)
-                                 .arg(metrics.broadcasts)
-                                 .arg(metrics.messagesDelivered);
+    // A Worker script sends messages one ws.send() at a time; the platform has no broadcast
+    // call, so its rooms count messages sent instead of broadcasts.
+    const QString requests = world.script()
+        ? tr("Requests %1 (%2 failed) · messages sent %3 · messages delivered %4")
+              .arg(metrics.requests)
+              .arg(metrics.requestsFailed)
+              .arg(metrics.messagesSent)
+              .arg(metrics.messagesDelivered)
+        : tr("Requests %1 (%2 failed) · broadcasts %3 · messages delivered %4")
+              .arg(metrics.requests)
+              .arg(metrics.requestsFailed)
+              .arg(metrics.broadcasts)
+              .arg(metrics.messagesDelivered);
     const QString kv = tr("KV reads %1 (%2 from the central store, %3 stale) · KV writes %4 "
                           "(%5 rejected with 429)")
                            .arg(metrics.kvReads)
