@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QJsonValue>
 #include <QString>
 #include <variant>
 
@@ -14,6 +15,9 @@ using JsonPath = std::vector<JsonPathStep>;
 
 /// Formats a path as people read it: rooms[1].clients[0].count
 QString formatJsonPath(const JsonPath &path);
+
+/// Names a JSON value for an error message: null, true, 42, "text", a list, an object.
+QString describeJsonValue(const QJsonValue &value);
 
 /// Finds where a value sits in JSON text, so that errors found after QJsonDocument parsed the
 /// text (a wrong type, a missing field) can name a line and column. It only scans text that

@@ -77,7 +77,7 @@ public:
     QJsonObject object(const QJsonValue &value, const JsonPath &path)
     {
         if (!value.isObject()) {
-            fail(path, QStringLiteral("expected an object { ... }, found %1").arg(describe(value)));
+            fail(path, QStringLiteral("expected an object { ... }, found %1").arg(describeJsonValue(value)));
             return {};
         }
         return value.toObject();
@@ -94,7 +94,7 @@ public:
         }
         if (!value.isArray()) {
             fail(child(parentPath, name),
-                 QStringLiteral("expected a list [ ... ], found %1").arg(describe(value)));
+                 QStringLiteral("expected a list [ ... ], found %1").arg(describeJsonValue(value)));
             return {};
         }
         return value.toArray();
@@ -111,7 +111,7 @@ public:
         }
         if (!value.isString() || value.toString().isEmpty()) {
             fail(child(parentPath, name),
-                 QStringLiteral("expected a non-empty string, found %1").arg(describe(value)));
+                 QStringLiteral("expected a non-empty string, found %1").arg(describeJsonValue(value)));
             return {};
         }
         return value.toString();
@@ -125,7 +125,7 @@ public:
             return fallback;
         if (!value.isBool()) {
             fail(child(parentPath, name),
-                 QStringLiteral("expected true or false, found %1").arg(describe(value)));
+                 QStringLiteral("expected true or false, found %1").arg(describeJsonValue(value)));
             return fallback;
         }
         return value.toBool();
@@ -148,7 +148,7 @@ public:
                  QStringLiteral("expected a whole number from %1 to %2, found %3")
                      .arg(low)
                      .arg(high)
-                     .arg(describe(value)));
+                     .arg(describeJsonValue(value)));
             return fallback.value_or(low);
         }
         return qint64(number);
@@ -162,7 +162,7 @@ public:
             return std::nullopt;
         if (!value.isDouble()) {
             fail(child(parentPath, name),
-                 QStringLiteral("expected a number, found %1").arg(describe(value)));
+                 QStringLiteral("expected a number, found %1").arg(describeJsonValue(value)));
             return std::nullopt;
         }
         return value.toDouble();
@@ -186,31 +186,10 @@ public:
                 : QStringLiteral("a duration");
             fail(child(parentPath, name),
                  QStringLiteral("expected %1, such as 30, \"250ms\", \"1.5s\" or \"2m\", found %2")
-                     .arg(expected, describe(value)));
+                     .arg(expected, describeJsonValue(value)));
             return fallback;
         }
         return *parsed;
-    }
-
-    static QString describe(const QJsonValue &value)
-    {
-        switch (value.type()) {
-        case QJsonValue::Null:
-            return QStringLiteral("null");
-        case QJsonValue::Bool:
-            return value.toBool() ? QStringLiteral("true") : QStringLiteral("false");
-        case QJsonValue::Double:
-            return QString::number(value.toDouble(), 'g', 15);
-        case QJsonValue::String:
-            return QStringLiteral("\"%1\"").arg(value.toString());
-        case QJsonValue::Array:
-            return QStringLiteral("a list");
-        case QJsonValue::Object:
-            return QStringLiteral("an object");
-        case QJsonValue::Undefined:
-            break;
-        }
-        return QStringLiteral("nothing");
     }
 
 private:
@@ -233,7 +212,7 @@ void readLocations(Reader &reader, const QJsonObject &root, Scenario &scenario)
         if (!value.isString() || name.isEmpty()) {
             reader.fail(Reader::child(path, i),
                         QStringLiteral("expected a location name such as \"LHR\", found %1")
-                            .arg(Reader::describe(value)));
+                            .arg(describeJsonValue(value)));
             return;
         }
         for (const Scenario::Location &existing : scenario.locations) {
@@ -638,7 +617,7 @@ void readWorkloads(Reader &reader, const QJsonObject &root, Scenario &scenario)
             const QString key = keys.at(k).toString();
             if (!keys.at(k).isString()) {
                 reader.fail(Reader::child(keysPath, k),
-                            QStringLiteral("expected a key string, found %1").arg(Reader::describe(keys.at(k))));
+                            QStringLiteral("expected a key string, found %1").arg(describeJsonValue(keys.at(k))));
             } else if (Status valid = kv::validateKey(key, kv::Operation::Put); !valid) {
                 reader.fail(Reader::child(keysPath, k),
                             QStringLiteral("invalid KV key: %1").arg(valid.error().message));
@@ -786,7 +765,7 @@ Result<Scenario> Scenario::parse(const QByteArray &json, const QString &sourceNa
         && !root.value(QStringLiteral("description")).isString())
         reader.fail({ QStringLiteral("description") },
                     QStringLiteral("expected a string, found %1")
-                        .arg(Reader::describe(root.value(QStringLiteral("description")))));
+                        .arg(describeJsonValue(root.value(QStringLiteral("description")))));
     scenario.description = root.value(QStringLiteral("description")).toString();
     scenario.seed = quint64(reader.integer(root, {}, QStringLiteral("seed"), 0,
                                            (qint64(1) << 53), 1));

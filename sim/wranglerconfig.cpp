@@ -80,27 +80,6 @@ P child(P path, JsonPathStep step)
     return path;
 }
 
-QString describe(const QJsonValue &value)
-{
-    switch (value.type()) {
-    case QJsonValue::Null:
-        return QStringLiteral("null");
-    case QJsonValue::Bool:
-        return value.toBool() ? QStringLiteral("true") : QStringLiteral("false");
-    case QJsonValue::Double:
-        return QString::number(value.toDouble(), 'g', 15);
-    case QJsonValue::String:
-        return QStringLiteral("\"%1\"").arg(value.toString());
-    case QJsonValue::Array:
-        return QStringLiteral("a list");
-    case QJsonValue::Object:
-        return QStringLiteral("an object");
-    case QJsonValue::Undefined:
-        break;
-    }
-    return QStringLiteral("nothing");
-}
-
 /// Reads typed fields out of the parsed document and keeps the first error, with the file,
 /// line, column and field it concerns.
 class ConfigReader
@@ -133,7 +112,7 @@ public:
         if (value.isUndefined())
             return {};
         if (!value.isObject()) {
-            fail(path, QStringLiteral("expected an object, found %1").arg(describe(value)));
+            fail(path, QStringLiteral("expected an object, found %1").arg(describeJsonValue(value)));
             return {};
         }
         return value.toObject();
@@ -144,7 +123,7 @@ public:
         if (value.isUndefined())
             return {};
         if (!value.isArray()) {
-            fail(path, QStringLiteral("expected a list, found %1").arg(describe(value)));
+            fail(path, QStringLiteral("expected a list, found %1").arg(describeJsonValue(value)));
             return {};
         }
         return value.toArray();
@@ -161,7 +140,7 @@ public:
         }
         if (!value.isString() || value.toString().isEmpty()) {
             fail(child(parentPath, name),
-                 QStringLiteral("expected a non-empty string, found %1").arg(describe(value)));
+                 QStringLiteral("expected a non-empty string, found %1").arg(describeJsonValue(value)));
             return {};
         }
         return value.toString();
@@ -174,7 +153,7 @@ public:
         for (int i = 0; i < items.size(); ++i) {
             if (!items.at(i).isString() || items.at(i).toString().isEmpty()) {
                 fail(child(path, i), QStringLiteral("expected a non-empty string, found %1")
-                                             .arg(describe(items.at(i))));
+                                             .arg(describeJsonValue(items.at(i))));
                 return result;
             }
             result << items.at(i).toString();
@@ -335,7 +314,7 @@ void readScalars(ConfigReader &reader, const FieldSource &source, WranglerConfig
             return QString();
         if (!value.isString() || value.toString().isEmpty()) {
             reader.fail(path, QStringLiteral("expected a non-empty string, found %1")
-                                      .arg(describe(value)));
+                                      .arg(describeJsonValue(value)));
             return QString();
         }
         return value.toString();

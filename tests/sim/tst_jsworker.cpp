@@ -2,6 +2,7 @@
 
 #include "durableobject.h"
 #include "simtasks.h"
+#include "worldrequests.h"
 #include "testfiles.h"
 #include "world.h"
 
@@ -26,19 +27,7 @@ std::unique_ptr<World> serveModule(const QString &path)
 {
     Result<Scenario> scenario =
             Scenario::forWorkerModule(path, QStringLiteral("KV"), QStringLiteral("ROOMS=Room"), true);
-    if (!scenario)
-        qFatal("%s", qPrintable(scenario.error().message));
-    Result<std::unique_ptr<World>> world = World::create(*scenario);
-    if (!world)
-        qFatal("%s", qPrintable(world.error().message));
-    return std::move(world).value();
-}
-
-HttpResponse get(World &world, const QString &target)
-{
-    HttpRequest request;
-    request.url = QUrl(QStringLiteral("http://127.0.0.1:8787") + target);
-    return runTask(world.simulation(), world.request(QStringLiteral("test"), 0, request));
+    return createWorld(scenario);
 }
 
 /// Records the trace events of one kind as "subject | value" lines.

@@ -3,6 +3,7 @@
 #include "report.h"
 #include "scripterrorfixture.h"
 #include "simtasks.h"
+#include "worldrequests.h"
 
 #include <QJsonArray>
 #include <QJsonObject>
@@ -18,19 +19,7 @@ std::unique_ptr<World> serveModule(const QString &path)
 {
     Result<Scenario> scenario = Scenario::forWorkerModule(
             path, QStringLiteral("KV"), QStringLiteral("ROOMS=Room"), false);
-    if (!scenario)
-        qFatal("%s", qPrintable(scenario.error().message));
-    Result<std::unique_ptr<World>> world = World::create(*scenario);
-    if (!world)
-        qFatal("%s", qPrintable(world.error().message));
-    return std::move(world).value();
-}
-
-HttpResponse get(World &world, const QString &target)
-{
-    HttpRequest request;
-    request.url = QUrl(QStringLiteral("http://127.0.0.1:8787") + target);
-    return runTask(world.simulation(), world.request(QStringLiteral("test"), 0, request));
+    return createWorld(scenario);
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 #include "durableobject.h"
 #include "scenario.h"
 #include "simtasks.h"
+#include "worldrequests.h"
 #include "testfiles.h"
 #include "world.h"
 
@@ -32,23 +33,6 @@ QString projectConfig()
 QString projectModule()
 {
     return sourcePath(QStringLiteral("tests/sim/wrangler-project/worker.mjs"));
-}
-
-std::unique_ptr<World> createWorld(const Result<Scenario> &scenario)
-{
-    if (!scenario)
-        qFatal("%s", qPrintable(scenario.error().message));
-    Result<std::unique_ptr<World>> world = World::create(*scenario);
-    if (!world)
-        qFatal("%s", qPrintable(world.error().message));
-    return std::move(world).value();
-}
-
-HttpResponse get(World &world, const QString &target)
-{
-    HttpRequest request;
-    request.url = QUrl(QStringLiteral("http://127.0.0.1:8787") + target);
-    return runTask(world.simulation(), world.request(QStringLiteral("test"), 0, request));
 }
 
 /// A temporary project folder for configuration files and the test Worker.
