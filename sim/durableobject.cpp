@@ -100,7 +100,7 @@ struct DurableObject::Event
     int code = 0;
     QString reason;
     bool wasClean = false;
-    /// The instance it was delivered to, or that its constructor holds it back for.
+    /// The instance it was delivered to, or the instance constructed for it.
     quint64 instance = 0;
     std::shared_ptr<Completion<Result<HttpResponse>>> response;
     std::shared_ptr<Completion<Result<QJsonValue>>> result;

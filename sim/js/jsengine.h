@@ -93,9 +93,9 @@ public:
     /// True when the last script was stopped by the watchdog (cleared by enterScript()).
     bool wasInterrupted() const { return m_interrupted; }
 
-    /// The embedder's token for whose code runs now (for a Worker: which object and location),
-    /// carried along promise jobs: a job runs with the token that was current when it was
-    /// queued, so code after an `await` runs on behalf of the caller that awaited.
+    /// The embedder's token for whose code runs now; for a Worker, which object and location.
+    /// A promise job runs with the token that was current when it was queued, so code after an
+    /// `await` runs on behalf of the caller that awaited.
     quint64 asyncContext() const { return m_asyncContext; }
     void setAsyncContext(quint64 context) { m_asyncContext = context; }
 

@@ -55,9 +55,9 @@ Realm::Realm(RealmHost host) : m_context(Engine::current().context()), m_host(st
 
 Realm::~Realm()
 {
-    // Promise jobs of this realm that never ran, and the realm's global that they keep alive,
-    // must not reach this Realm once it is gone: a later runJobs() for another realm would
-    // run them with a dangling Realm, Runtime and Worker behind their host functions.
+    // Promise jobs of this realm that never ran must not outlive it. A later runJobs() for
+    // another realm would run them with a dangling Realm, Runtime and Worker behind their host
+    // functions.
     Engine::current().discardJobs(m_global);
     JS_SetReservedSlot(m_global, kRealmSlot, JS::PrivateValue(nullptr));
     m_modules.clear();

@@ -2,7 +2,7 @@
 //   - awaits per second through the KV binding, from a Worker's fetch handler and from a Durable
 //     Object, each `await env.KV.get()` settled by the simulation's own job queue;
 //   - requests per second through the bundled kv-room Worker module, beside the built-in C++
-//     kv-room class answering the same routes;
+//     kv-room class, which serves the same routes;
 //   - the memory that one idle Durable Object instance of that module costs, beside the built-in
 //     class, each in a child process of its own.
 // It checks every answer but asserts nothing about speed, because tests never assert speed.
@@ -99,9 +99,8 @@ QString sourcePath(const QString &relative)
     return QStringLiteral(ROOMSCOPE_SOURCE_DIR "/") + relative;
 }
 
-/// A world that serves `modulePath` as `roomscope serve` does (local profile, KV and ROOMS=Room),
-/// or the built-in kv-room Worker with the same settings when `modulePath` names the bundled
-/// module and `builtin` is set.
+/// A world that serves `modulePath` as `roomscope serve` does (local profile, KV and ROOMS=Room).
+/// With `builtin` set, the world has the same settings and the built-in kv-room Worker instead.
 std::unique_ptr<World> makeWorld(const QString &modulePath, bool builtin)
 {
     Result<Scenario> scenario = Scenario::forWorkerModule(modulePath, QStringLiteral("KV"),
