@@ -478,6 +478,12 @@
   define("clearTimeout", stopTimer);
   define("clearInterval", stopTimer);
   define("queueMicrotask", (callback) => { Promise.resolve().then(() => callback()); });
+  // Scripts reach no network, so a subrequest fails with an error that says so, not with
+  // "fetch is not defined".
+  define("fetch", (input) => Promise.reject(new TypeError(
+    `fetch(${JSON.stringify(String(input instanceof Request ? input.url : input))}) failed: ` +
+    "scripts in Roomscope reach no network. Call other Workers' routes through a Durable Object stub, " +
+    "or answer the subrequest in your own code.")));
 
   define("navigator", { userAgent: "Cloudflare-Workers" });
 });

@@ -123,6 +123,8 @@ void JsRuntimeTest::expressions_data()
     QTest::newRow("random values quota")
             << "crypto.getRandomValues(new Uint8Array(65537))"
             << "threw QuotaExceededError: The ArrayBufferView's byte length (65537) exceeds the number of bytes of entropy available via this API (65536)";
+    QTest::newRow("fetch reaches no network")
+            << "typeof fetch" << "function";
 }
 
 void JsRuntimeTest::expressions()

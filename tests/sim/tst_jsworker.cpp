@@ -61,6 +61,7 @@ private Q_SLOTS:
     void scenarioWithJavaScriptRoom();
     void javaScriptRoomMatchesBuiltInTrace();
     void worldsReplacedOneAfterAnother();
+    void fetchReachesNoNetwork();
 };
 
 void JsWorkerTest::bundledWorkerRoutes()
@@ -377,6 +378,22 @@ void JsWorkerTest::worldsReplacedOneAfterAnother()
         }
         QCOMPARE(ok, 4000);
     }
+}
+
+void JsWorkerTest::fetchReachesNoNetwork()
+{
+    QTemporaryDir folder;
+    const QString path = folder.filePath(QStringLiteral("worker.mjs"));
+    QVERIFY(writeFile(path, "export default { async fetch() {\n"
+                            "  try { await fetch('https://example.com/data'); return new Response('fetched'); }\n"
+                            "  catch (error) { return new Response(`${error.name}: ${error.message}`); }\n"
+                            "} };\n"));
+    const std::unique_ptr<World> world = createWorld(
+            Scenario::forWorkerModule(path, QStringLiteral("KV"), QString(), true));
+    QCOMPARE(QString::fromUtf8(get(*world, QStringLiteral("/")).body),
+             QStringLiteral("TypeError: fetch(\"https://example.com/data\") failed: scripts in "
+                            "Roomscope reach no network. Call other Workers' routes through a "
+                            "Durable Object stub, or answer the subrequest in your own code."));
 }
 
 QTEST_GUILESS_MAIN(JsWorkerTest)
