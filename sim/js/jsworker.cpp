@@ -247,9 +247,9 @@ JS::Value JsWorkerScript::Private::makeError(const Error &error)
 JSObject *JsWorkerScript::Private::newPromise(HeldValue &holder)
 {
     JSContext *cx = context();
-    // A new promise records the stack that allocated it, for async stack traces; a host
-    // promise's allocation stack is the binding call that the awaiting code's own stack shows
-    // already, and capturing it cost a fifth of each KV await.
+    // A new promise records the stack that allocated it, for async stack traces. For a host
+    // promise that stack is the binding call, which the awaiting code's own stack shows already,
+    // and capturing it cost a fifth of each KV await.
     JS::ContextOptionsRef(cx).setAsyncStack(false);
     JS::RootedObject promise(cx, JS::NewPromiseObject(cx, nullptr));
     JS::ContextOptionsRef(cx).setAsyncStack(true);
@@ -1643,6 +1643,21 @@ Task<void> storageTask(Private *d, HeldValue promise, Pending<T> pending,
     });
 }
 
+/// Settles `promise` with the result of a storage operation, converted by `convert`, or
+/// rejects it with the operation's error.
+template<typename T>
+void settleLater(Private &d, const HeldValue &promise, Pending<T> pending,
+                 std::function<bool(JSContext *, const T &, JS::MutableHandleValue)> convert)
+{
+    d.simulation.spawn(storageTask<T>(&d, promise, std::move(pending), std::move(convert)));
+}
+
+/// Settles `promise` with undefined once the operation succeeds.
+void settleUndefinedLater(Private &d, const HeldValue &promise, Pending<Done> pending)
+{
+    settleLater<Done>(d, promise, std::move(pending), undefinedResult);
+}
+
 QStringList stringList(JSContext *cx, JS::HandleValue value)
 {
     QStringList list;
@@ -1678,14 +1693,13 @@ bool storageGet(JSContext *cx, unsigned argc, JS::Value *vp)
     if (!returnPromise(cx, d, args, promise))
         return false;
     if (args.get(1).isObject()) {
-        const std::function<bool(JSContext *, const StorageEntries &, JS::MutableHandleValue)> convert = entriesMap;
-        d.simulation.spawn(storageTask<StorageEntries>(&d, promise, object->ctx().storage().get(stringList(cx, args.get(1))), convert));
+        settleLater<StorageEntries>(d, promise, object->ctx().storage().get(stringList(cx, args.get(1))), entriesMap);
     } else {
         const std::function<bool(JSContext *, const std::optional<QByteArray> &, JS::MutableHandleValue)> convert =
                 [](JSContext *context, const std::optional<QByteArray> &value, JS::MutableHandleValue result) {
                     return decodeStored(context, value, result);
                 };
-        d.simulation.spawn(storageTask<std::optional<QByteArray>>(&d, promise, object->ctx().storage().get(toQString(cx, args.get(1))), convert));
+        settleLater<std::optional<QByteArray>>(d, promise, object->ctx().storage().get(toQString(cx, args.get(1))), convert);
     }
     return true;
 }
@@ -1700,14 +1714,11 @@ bool storagePut(JSContext *cx, unsigned argc, JS::Value *vp)
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
-    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert = undefinedResult;
     // An undefined value reaches the storage as a missing one, which it rejects as the platform does.
     std::optional<QByteArray> value;
     if (!args.get(2).isUndefined())
         value = toQString(cx, args.get(2)).toUtf8();
-    d.simulation.spawn(storageTask<Done>(&d, promise,
-                                         object->ctx().storage().put(toQString(cx, args.get(1)), value),
-                                         convert));
+    settleUndefinedLater(d, promise, object->ctx().storage().put(toQString(cx, args.get(1)), value));
     return true;
 }
 
@@ -1725,8 +1736,7 @@ bool storagePutEntries(JSContext *cx, unsigned argc, JS::Value *vp)
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
-    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert = undefinedResult;
-    d.simulation.spawn(storageTask<Done>(&d, promise, object->ctx().storage().put(list), convert));
+    settleUndefinedLater(d, promise, object->ctx().storage().put(list));
     return true;
 }
 
@@ -1746,14 +1756,14 @@ bool storageDelete(JSContext *cx, unsigned argc, JS::Value *vp)
                     result.setNumber(double(count));
                     return true;
                 };
-        d.simulation.spawn(storageTask<qint64>(&d, promise, object->ctx().storage().remove(stringList(cx, args.get(1))), convert));
+        settleLater<qint64>(d, promise, object->ctx().storage().remove(stringList(cx, args.get(1))), convert);
     } else {
         const std::function<bool(JSContext *, const bool &, JS::MutableHandleValue)> convert =
                 [](JSContext *, const bool &deleted, JS::MutableHandleValue result) {
                     result.setBoolean(deleted);
                     return true;
                 };
-        d.simulation.spawn(storageTask<bool>(&d, promise, object->ctx().storage().remove(toQString(cx, args.get(1))), convert));
+        settleLater<bool>(d, promise, object->ctx().storage().remove(toQString(cx, args.get(1))), convert);
     }
     return true;
 }
@@ -1788,8 +1798,7 @@ bool storageList(JSContext *cx, unsigned argc, JS::Value *vp)
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
-    const std::function<bool(JSContext *, const StorageEntries &, JS::MutableHandleValue)> convert = entriesMap;
-    d.simulation.spawn(storageTask<StorageEntries>(&d, promise, object->ctx().storage().list(options), convert));
+    settleLater<StorageEntries>(d, promise, object->ctx().storage().list(options), entriesMap);
     return true;
 }
 
@@ -1803,8 +1812,7 @@ bool storageDeleteAll(JSContext *cx, unsigned argc, JS::Value *vp)
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
-    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert = undefinedResult;
-    d.simulation.spawn(storageTask<Done>(&d, promise, object->ctx().storage().deleteAll(), convert));
+    settleUndefinedLater(d, promise, object->ctx().storage().deleteAll());
     return true;
 }
 
@@ -1826,7 +1834,7 @@ bool storageGetAlarm(JSContext *cx, unsigned argc, JS::Value *vp)
                     result.setNull();
                 return true;
             };
-    d.simulation.spawn(storageTask<std::optional<qint64>>(&d, promise, object->ctx().storage().getAlarm(), convert));
+    settleLater<std::optional<qint64>>(d, promise, object->ctx().storage().getAlarm(), convert);
     return true;
 }
 
@@ -1843,8 +1851,7 @@ bool storageSetAlarm(JSContext *cx, unsigned argc, JS::Value *vp)
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
-    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert = undefinedResult;
-    d.simulation.spawn(storageTask<Done>(&d, promise, object->ctx().storage().setAlarm(qint64(time)), convert));
+    settleUndefinedLater(d, promise, object->ctx().storage().setAlarm(qint64(time)));
     return true;
 }
 
@@ -1858,8 +1865,7 @@ bool storageDeleteAlarm(JSContext *cx, unsigned argc, JS::Value *vp)
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
-    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert = undefinedResult;
-    d.simulation.spawn(storageTask<Done>(&d, promise, object->ctx().storage().deleteAlarm(), convert));
+    settleUndefinedLater(d, promise, object->ctx().storage().deleteAlarm());
     return true;
 }
 
@@ -1926,8 +1932,7 @@ bool storageSync(JSContext *cx, unsigned argc, JS::Value *vp)
     HeldValue promise;
     if (!returnPromise(cx, d, args, promise))
         return false;
-    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert = undefinedResult;
-    d.simulation.spawn(storageTask<Done>(&d, promise, object->ctx().storage().sync(), convert));
+    settleUndefinedLater(d, promise, object->ctx().storage().sync());
     return true;
 }
 
@@ -2273,8 +2278,7 @@ bool ctxBlockConcurrencyWhile(JSContext *cx, unsigned argc, JS::Value *vp)
     const std::function<Task<Status>()> body = [script, callback, where] {
         return runBlockingCallback(script, callback, where);
     };
-    const std::function<bool(JSContext *, const Done &, JS::MutableHandleValue)> convert = undefinedResult;
-    d.simulation.spawn(storageTask<Done>(&d, promise, object->ctx().blockConcurrencyWhile(body), convert));
+    settleUndefinedLater(d, promise, object->ctx().blockConcurrencyWhile(body));
     return true;
 }
 
