@@ -51,8 +51,8 @@ ScriptErrorsPane::ScriptErrorsPane(ScriptErrorsModel *model, QWidget *parent)
     // The stack is usually a few frames, so the source gets the rest of the height.
     m_stack->setMaximumHeight(m_stack->fontMetrics().height() * kStackLinesShown
                               + 2 * m_stack->frameWidth() + 4);
-    // Scroll areas ask for room for their scroll bars; two lines for the stack keep the dock as short
-    // as the event log beside it, so the window still fits a 1280x800 screen.
+    // Scroll areas reserve room for their scroll bars. Two lines for the stack keep the dock as
+    // short as the event log beside it, so the window still fits a 1280x800 screen.
     m_stack->setMinimumHeight(m_stack->fontMetrics().height() * 2 + 2 * m_stack->frameWidth() + 4);
 
     auto *sourceLayout = new QVBoxLayout(sourcePane);

@@ -112,7 +112,7 @@ struct Scenario
     /// The module the user gave when `workerModule` is a bundle built from it, such as a
     /// TypeScript entry; empty otherwise.
     QString workerEntry;
-    /// The temporary folder that holds the bundle; shared by copies of the scenario, so that it
+    /// The temporary folder that contains the bundle. Copies of the scenario share it, so it
     /// lives as long as the run that loaded it.
     std::shared_ptr<QTemporaryDir> bundleFolder;
     /// Whether `env` carries the KV namespace binding (`kvBinding`) and the Durable Object

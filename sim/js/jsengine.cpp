@@ -217,8 +217,8 @@ void Engine::enterScript()
     m_scriptLimitMs.store(limitMs, std::memory_order_relaxed);
     m_scriptStartNs.store(steadyNanoseconds(), std::memory_order_relaxed);
     // Sequentially consistent, paired with the watchdog's store of m_watchdogParked and its
-    // load of m_scriptEpoch: either this thread sees the watchdog parked and wakes it, or the
-    // watchdog sees this script running and does not park.
+    // load of m_scriptEpoch. Either this thread reads that the watchdog parked and wakes it, or
+    // the watchdog reads that this script runs and does not park.
     m_scriptEpoch.fetch_add(1);
     if (m_watchdogParked.load()) {
         std::lock_guard lock(m_watchdogMutex);

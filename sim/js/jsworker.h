@@ -85,8 +85,8 @@ public:
     /// Receives each uncaught error as it happens.
     void setErrorSink(std::function<void(const JsScriptError &error)> sink);
 
-    /// Runs a full garbage collection of the engine's heap and returns the bytes that the heap
-    /// holds afterwards, for memory measurements.
+    /// Runs a full garbage collection of the engine's heap and returns the heap's size in bytes
+    /// afterwards, for memory measurements.
     qint64 collectGarbage();
 
     class Private;

@@ -478,7 +478,7 @@
   define("clearTimeout", stopTimer);
   define("clearInterval", stopTimer);
   define("queueMicrotask", (callback) => { Promise.resolve().then(() => callback()); });
-  // Scripts reach no network, so a subrequest fails with an error that says so, not with
+  // Scripts reach no network, so a subrequest fails with an error that states this, not with
   // "fetch is not defined".
   define("fetch", (input) => Promise.reject(new TypeError(
     `fetch(${JSON.stringify(String(input instanceof Request ? input.url : input))}) failed: ` +

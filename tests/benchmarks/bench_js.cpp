@@ -5,7 +5,7 @@
 //     kv-room class, which serves the same routes;
 //   - the memory that one idle Durable Object instance of that module costs, beside the built-in
 //     class, each in a child process of its own.
-// It checks every answer but asserts nothing about speed, because tests never assert speed.
+// It checks every response but asserts nothing about speed, because tests never assert speed.
 // docs/benchmarks.md explains the method and records the figures.
 
 #include "benchoutput.h"
@@ -224,7 +224,7 @@ struct RequestFigures
 };
 
 /// Sends `options.requests` requests of one route from `options.concurrency` callers over
-/// `options.rooms` rooms, and returns the wall time. Every answer must be 200.
+/// `options.rooms` rooms, and returns the wall time. Every response must have status 200.
 double runRequests(World &world, const Options &options, const QString &route)
 {
     qint64 started = 0;
@@ -302,8 +302,8 @@ int measureMemoryChild(const Options &options)
         if (response.status != 200)
             failRun(QStringLiteral("/id answered %1").arg(response.status));
     }
-    // A second of virtual time lets every object finish its event and go idle; objects are
-    // evicted only after much longer, so all of them stay in memory.
+    // A second of virtual time lets every object finish its event and go idle. Eviction comes
+    // much later, so all of them stay in memory.
     world->simulation().runUntil(world->simulation().now() + seconds(1));
     const qint64 inMemory = qint64(world->rooms().objects().size());
     const qint64 heapAfter = world->script() ? world->script()->collectGarbage() : 0;

@@ -497,7 +497,7 @@ void JsStorageTest::blockConcurrencyWhileFailureResets()
 
 void JsStorageTest::blockConcurrencyWhileFailsConstructor()
 {
-    // A constructor whose callback throws resets the new instance; the request that created it
+    // A constructor whose callback throws resets the new instance. The request that created it
     // fails with the callback's error, and the next request (a new stub) constructs again.
     ModuleWorld run(roomModule(
             "  hello() { return 'hello'; },\n",
